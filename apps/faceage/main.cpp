@@ -1,0 +1,38 @@
+// faceage: the command-line shell over the faceage library.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands/commands.hpp"
+#include "faceage/core/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace faceage;
+  cli::CliState state;
+  CLI::App app{"faceage: estimate age and gender from face photos", "faceage"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(FACEAGE_VERSION));
+  app.add_option("--threads", state.context_options.threads, "CPU threads for decoding and the model (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", state.context_options.device, "cpu, cuda or cuda:N");
+  app.add_option("--seed", state.context_options.seed, "random seed");
+  app.add_option("--log-level", state.context_options.log_level, "trace, debug, info, warn, error, off");
+  app.add_flag("-q,--quiet", state.quiet, "no progress bars or info logs");
+
+  cli::add_version_command(app, state);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+    return exit_code(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_code(ErrorCode::kInternal);
+  }
+  return state.exit_code;
+}

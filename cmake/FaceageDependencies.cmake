@@ -1,0 +1,30 @@
+# Every dependency comes from a Debian 12 package (see scripts/apt-packages.txt); nothing is downloaded.
+# A CUDA LibTorch (e.g. the one in a PyTorch wheel) is used instead of Debian's when
+# CMAKE_PREFIX_PATH points at it (scripts/gpu-build.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+find_package(Torch REQUIRED)
+# TorchConfig.cmake puts its flags in TORCH_CXX_FLAGS; they travel with the torch target only,
+# so modules that never see torch are not compiled with them.
+
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs objdetect dnn)
+find_package(dlib REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(Eigen3 REQUIRED NO_MODULE)
+find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED)
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
+pkg_check_modules(HTTPLIB IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(PLPLOT IMPORTED_TARGET plplot-c++)
+
+if(FACEAGE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(FACEAGE_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
