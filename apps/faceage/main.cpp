@@ -21,6 +21,14 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", state.quiet, "no progress bars or info logs");
 
   cli::add_version_command(app, state);
+  cli::add_models_command(app, state);
+  cli::add_data_command(app, state);
+  cli::add_predict_command(app, state);
+  cli::add_train_command(app, state);
+  cli::add_face_command(app, state);
+  cli::add_serve_command(app, state);
+  cli::add_eval_command(app, state);
+  cli::add_tune_command(app, state);
 
   try {
     app.parse(argc, argv);

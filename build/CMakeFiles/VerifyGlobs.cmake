@@ -5,6 +5,11 @@ cmake_policy(SET CMP0009 NEW)
 # command_sources at apps/faceage/CMakeLists.txt:1 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/apps/faceage/commands/*.cpp")
 set(OLD_GLOB
+  "/work/main/apps/faceage/commands/data.cpp"
+  "/work/main/apps/faceage/commands/eval.cpp"
+  "/work/main/apps/faceage/commands/face.cpp"
+  "/work/main/apps/faceage/commands/predict.cpp"
+  "/work/main/apps/faceage/commands/serve.cpp"
   "/work/main/apps/faceage/commands/version.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -15,6 +20,23 @@ endif()
 # bench_sources at bench/CMakeLists.txt:1 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/bench/bench_*.cpp")
 set(OLD_GLOB
+  "/work/main/bench/bench_augment.cpp"
+  "/work/main/bench/bench_data.cpp"
+  "/work/main/bench/bench_train.cpp"
+  "/work/main/bench/bench_tune.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:6 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/augment/*.cpp")
+set(OLD_GLOB
+  "/work/main/src/augment/augmenter.cpp"
+  "/work/main/src/augment/geometric.cpp"
+  "/work/main/src/augment/options.cpp"
+  "/work/main/src/augment/photometric.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -39,6 +61,29 @@ endif()
 # sources at cmake/FaceageModule.cmake:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/data/*.cpp")
 set(OLD_GLOB
+  "/work/main/src/data/adapters.cpp"
+  "/work/main/src/data/csv.cpp"
+  "/work/main/src/data/image_header.cpp"
+  "/work/main/src/data/image_io.cpp"
+  "/work/main/src/data/ingest.cpp"
+  "/work/main/src/data/manifest.cpp"
+  "/work/main/src/data/split.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:6 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/eval/*.cpp")
+set(OLD_GLOB
+  "/work/main/src/eval/figure.cpp"
+  "/work/main/src/eval/metrics.cpp"
+  "/work/main/src/eval/plots.cpp"
+  "/work/main/src/eval/predictions.cpp"
+  "/work/main/src/eval/report.cpp"
+  "/work/main/src/eval/score.cpp"
+  "/work/main/src/eval/worst_grid.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -48,6 +93,12 @@ endif()
 # sources at cmake/FaceageModule.cmake:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/face/*.cpp")
 set(OLD_GLOB
+  "/work/main/src/face/align.cpp"
+  "/work/main/src/face/detector.cpp"
+  "/work/main/src/face/dlib_detector.cpp"
+  "/work/main/src/face/face_pipeline.cpp"
+  "/work/main/src/face/template_fit.cpp"
+  "/work/main/src/face/yunet_detector.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -57,6 +108,8 @@ endif()
 # sources at cmake/FaceageModule.cmake:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/infer/*.cpp")
 set(OLD_GLOB
+  "/work/main/src/infer/predictor.cpp"
+  "/work/main/src/infer/records.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -66,6 +119,78 @@ endif()
 # sources at cmake/FaceageModule.cmake:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/models/*.cpp")
 set(OLD_GLOB
+  "/work/main/src/models/batchnorm.cpp"
+  "/work/main/src/models/bundle.cpp"
+  "/work/main/src/models/decode.cpp"
+  "/work/main/src/models/efficientnet.cpp"
+  "/work/main/src/models/layers.cpp"
+  "/work/main/src/models/mobilenet_v2.cpp"
+  "/work/main/src/models/model.cpp"
+  "/work/main/src/models/preprocess.cpp"
+  "/work/main/src/models/resnet.cpp"
+  "/work/main/src/models/tensor_io.cpp"
+  "/work/main/src/models/torch_pickle.cpp"
+  "/work/main/src/models/weights_import.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:6 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/serve/*.cpp")
+set(OLD_GLOB
+  "/work/main/src/serve/access_log.cpp"
+  "/work/main/src/serve/batcher.cpp"
+  "/work/main/src/serve/http_util.cpp"
+  "/work/main/src/serve/metrics.cpp"
+  "/work/main/src/serve/options.cpp"
+  "/work/main/src/serve/requests.cpp"
+  "/work/main/src/serve/served_model.cpp"
+  "/work/main/src/serve/server.cpp"
+  "/work/main/src/serve/signals.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:6 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/train/*.cpp")
+set(OLD_GLOB
+  "/work/main/src/train/early_stopping.cpp"
+  "/work/main/src/train/ema.cpp"
+  "/work/main/src/train/losses.cpp"
+  "/work/main/src/train/optim.cpp"
+  "/work/main/src/train/schedule.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:6 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/tune/*.cpp")
+set(OLD_GLOB
+  "/work/main/src/tune/acquisition.cpp"
+  "/work/main/src/tune/gaussian_process.cpp"
+  "/work/main/src/tune/plot.cpp"
+  "/work/main/src/tune/search_space.cpp"
+  "/work/main/src/tune/strategy.cpp"
+  "/work/main/src/tune/test_functions.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:37 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/augment/test_*.cpp")
+set(OLD_GLOB
+  "/work/main/tests/augment/test_augmenter.cpp"
+  "/work/main/tests/augment/test_geometric.cpp"
+  "/work/main/tests/augment/test_options.cpp"
+  "/work/main/tests/augment/test_photometric.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -89,6 +214,26 @@ endif()
 # sources at cmake/FaceageModule.cmake:37 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/data/test_*.cpp")
 set(OLD_GLOB
+  "/work/main/tests/data/test_adapters.cpp"
+  "/work/main/tests/data/test_csv.cpp"
+  "/work/main/tests/data/test_image_header.cpp"
+  "/work/main/tests/data/test_image_io.cpp"
+  "/work/main/tests/data/test_ingest.cpp"
+  "/work/main/tests/data/test_manifest.cpp"
+  "/work/main/tests/data/test_split.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:37 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/eval/test_*.cpp")
+set(OLD_GLOB
+  "/work/main/tests/eval/test_metrics.cpp"
+  "/work/main/tests/eval/test_plots.cpp"
+  "/work/main/tests/eval/test_predictions.cpp"
+  "/work/main/tests/eval/test_report.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -113,7 +258,7 @@ if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
 endif()
 
-# integration_scripts at tests/CMakeLists.txt:9 (file)
+# integration_scripts at tests/CMakeLists.txt:14 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/integration/test_*.sh")
 set(OLD_GLOB
   )
@@ -125,6 +270,53 @@ endif()
 # sources at cmake/FaceageModule.cmake:37 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/models/test_*.cpp")
 set(OLD_GLOB
+  "/work/main/tests/models/test_bundle.cpp"
+  "/work/main/tests/models/test_model.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:37 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/serve/test_*.cpp")
+set(OLD_GLOB
+  "/work/main/tests/serve/test_access_log.cpp"
+  "/work/main/tests/serve/test_batcher.cpp"
+  "/work/main/tests/serve/test_http_util.cpp"
+  "/work/main/tests/serve/test_metrics.cpp"
+  "/work/main/tests/serve/test_options.cpp"
+  "/work/main/tests/serve/test_requests.cpp"
+  "/work/main/tests/serve/test_server.cpp"
+  "/work/main/tests/serve/test_signals.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:37 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/train/test_*.cpp")
+set(OLD_GLOB
+  "/work/main/tests/train/test_early_stopping.cpp"
+  "/work/main/tests/train/test_ema.cpp"
+  "/work/main/tests/train/test_losses.cpp"
+  "/work/main/tests/train/test_optim.cpp"
+  "/work/main/tests/train/test_schedule.cpp"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# sources at cmake/FaceageModule.cmake:37 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/tune/test_*.cpp")
+set(OLD_GLOB
+  "/work/main/tests/tune/test_acquisition.cpp"
+  "/work/main/tests/tune/test_gaussian_process.cpp"
+  "/work/main/tests/tune/test_search_space.cpp"
+  "/work/main/tests/tune/test_strategy.cpp"
+  "/work/main/tests/tune/test_test_functions.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

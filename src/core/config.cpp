@@ -119,6 +119,58 @@ std::vector<std::string> Config::keys() const {
   return out;
 }
 
+namespace {
+nlohmann::json node_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& item : node) out[item.first.as<std::string>()] = node_to_json(item.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(node_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& text = node.Scalar();
+      if (node.Tag() == "!") return text;  // quoted in the source: keep it a string
+      long long integer;
+      double real;
+      bool flag;
+      if (YAML::convert<long long>::decode(node, integer)) return integer;
+      if (YAML::convert<double>::decode(node, real)) return real;
+      if (YAML::convert<bool>::decode(node, flag)) return flag;
+      return text;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+YAML::Node json_to_node(const nlohmann::json& json) {
+  if (json.is_object()) {
+    YAML::Node node(YAML::NodeType::Map);
+    for (const auto& [key, value] : json.items()) node[key] = json_to_node(value);
+    return node;
+  }
+  if (json.is_array()) {
+    YAML::Node node(YAML::NodeType::Sequence);
+    for (const auto& value : json) node.push_back(json_to_node(value));
+    return node;
+  }
+  if (json.is_null()) return YAML::Node(YAML::NodeType::Null);
+  if (json.is_string()) return YAML::Node(json.get<std::string>());
+  if (json.is_boolean()) return YAML::Node(json.get<bool>());
+  if (json.is_number_integer()) return YAML::Node(json.get<long long>());
+  return YAML::Node(json.get<double>());
+}
+}  // namespace
+
+nlohmann::json Config::to_json() const { return node_to_json(root_); }
+
+Config Config::from_json(const nlohmann::json& json) { return Config(json_to_node(json)); }
+
 std::string Config::dump() const {
   YAML::Emitter emitter;
   emitter << root_;

@@ -78,3 +78,23 @@ TEST(Config, MissingFileIsNotFound) {
 }
 
 }  // namespace faceage
+
+namespace faceage {
+
+TEST(Config, JsonViewTypesScalars) {
+  auto config = Config::from_string("a: 3\nb: 0.5\nc: true\nd: text\ne: [1, x]\nf: ~\ng: '12'\n");
+  auto json = config.to_json();
+  EXPECT_TRUE(json["a"].is_number_integer());
+  EXPECT_EQ(json["a"], 3);
+  EXPECT_DOUBLE_EQ(json["b"].get<double>(), 0.5);
+  EXPECT_EQ(json["c"], true);
+  EXPECT_EQ(json["d"], "text");
+  EXPECT_EQ(json["e"][1], "x");
+  EXPECT_TRUE(json["f"].is_null());
+  EXPECT_EQ(json["g"], "12");
+  auto back = Config::from_json(json);
+  EXPECT_EQ(back.get<int>("a"), 3);
+  EXPECT_EQ(back.get<std::string>("d"), "text");
+}
+
+}  // namespace faceage

@@ -22,6 +22,11 @@ struct CliState {
 void add_version_command(CLI::App& app, CliState& state);
 void add_data_command(CLI::App& app, CliState& state);
 void add_predict_command(CLI::App& app, CliState& state);
+void add_train_command(CLI::App& app, CliState& state);
 void add_models_command(CLI::App& app, CliState& state);
+void add_face_command(CLI::App& app, CliState& state);
+void add_serve_command(CLI::App& app, CliState& state);
+void add_eval_command(CLI::App& app, CliState& state);
+void add_tune_command(CLI::App& app, CliState& state);
 
 }  // namespace faceage::cli

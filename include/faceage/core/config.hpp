@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "faceage/core/error.hpp"
@@ -37,6 +38,10 @@ class Config {
   Config sub(const std::string& dotted_key) const;
   // Top-level keys of a map (empty for a non-map).
   std::vector<std::string> keys() const;
+
+  // JSON view (scalars typed as int, float, bool or string; null stays null) and back.
+  nlohmann::json to_json() const;
+  static Config from_json(const nlohmann::json& json);
 
   std::string dump() const;                 // YAML text, keys in insertion order
   void save(const std::string& path) const;  // atomically (temp file + rename)

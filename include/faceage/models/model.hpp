@@ -55,6 +55,10 @@ struct ModelOptions {
   int64_t age_bins() const { return max_age - min_age + 1; }
 };
 
+// Checks every field once; kInvalidArgument naming the key ("model.max_age") on a bad value, and
+// kNotFound listing the registered backbones for an unknown arch.
+void validate(const ModelOptions& options);
+
 struct ModelOutput {
   torch::Tensor age;            // [B] float, years (expectation for the distribution head)
   torch::Tensor age_logits;     // [B, bins] for the distribution head, else undefined
@@ -74,8 +78,15 @@ class AgeGenderModelImpl : public torch::nn::Module {
   std::vector<torch::Tensor> backbone_parameters() const;
   std::vector<torch::Tensor> head_parameters() const;
 
+  // train(true) puts every layer in training mode except BatchNorm layers frozen with
+  // set_batchnorm_frozen() (models/batchnorm.hpp), which stay in eval mode.
+  void train(bool on = true) override;
+  void set_frozen_batchnorm(bool frozen) { frozen_batchnorm_ = frozen; }
+  bool frozen_batchnorm() const { return frozen_batchnorm_; }
+
  private:
   ModelOptions options_;
+  bool frozen_batchnorm_ = false;
   BackbonePtr backbone_;
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear age_head_{nullptr};

@@ -1,0 +1,81 @@
+// `faceage data ingest|split`: thin shells over faceage::data::ingest_dataset / write_splits.
+#include <iostream>
+
+#include "commands/commands.hpp"
+#include "faceage/core/strings.hpp"
+#include "faceage/data/adapters.hpp"
+#include "faceage/data/ingest.hpp"
+#include "faceage/data/split.hpp"
+
+namespace faceage::cli {
+
+namespace {
+
+void add_ingest(CLI::App& data, CliState& state) {
+  struct Flags {
+    data::IngestOptions options;
+    std::string map;
+    bool no_validate = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = data.add_subcommand("ingest", "validate a dataset and write its manifest and a report");
+  cmd->add_option("source", flags->options.source, "image folder or labels CSV")->required();
+  cmd->add_option("--format", flags->options.format,
+                  "dataset adapter: " + join(data::dataset_adapters().names(), ", "))
+      ->required();
+  cmd->add_option("--out", flags->options.out, "manifest CSV to write")->required();
+  cmd->add_option("--report", flags->options.report_dir, "report folder (default: OUT without .csv + .report)");
+  cmd->add_option("--threads", flags->options.threads, "decoding threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-validate", flags->no_validate, "only read and hash files, do not decode them");
+  cmd->add_option("--map", flags->map, "csv: manifest column = source column, e.g. file=path,age=Age,gender=sex");
+  cmd->add_option("--image-root", flags->options.image_root, "csv: folder the file column is relative to");
+  cmd->callback([flags, &state] {
+    data::IngestOptions options = flags->options;
+    options.validate = !flags->no_validate;
+    options.column_map = data::parse_column_map(flags->map);
+    if (options.threads == 0) options.threads = state.context_options.threads;
+    options.progress = state.quiet ? 0 : -1;
+    const data::IngestReport r = data::ingest_dataset(options);
+    std::cout << "candidates " << r.candidates << ", skipped " << r.skipped << ", unreadable " << r.unreadable
+              << ", duplicate copies removed " << r.duplicates_removed << ", conflicting duplicates dropped "
+              << r.conflicting_dropped << "\n"
+              << "wrote " << r.written << " rows to " << r.manifest_path << " in " << r.seconds << " s ("
+              << r.threads << " threads)\nreport: " << r.report_dir << "/report.md\n";
+    state.exit_code = 0;
+  });
+}
+
+void add_split(CLI::App& data, CliState& state) {
+  struct Flags {
+    std::string manifest, out;
+    data::SplitOptions options;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = data.add_subcommand("split", "write fixed train/val/test manifests (stratified, seeded)");
+  cmd->add_option("manifest", flags->manifest, "manifest CSV to split")->required();
+  cmd->add_option("--out", flags->out, "folder for train.csv, val.csv, test.csv")->required();
+  cmd->add_option("--fractions", flags->options.fractions, "train,val,test fractions")
+      ->delimiter(',')
+      ->expected(3)
+      ->default_str("0.8,0.1,0.1");
+  cmd->add_option("--seed", flags->options.seed, "shuffle seed")->default_str("42");
+  cmd->add_flag("--use-split-column", flags->options.use_split_column, "use the manifest's split column as is");
+  cmd->callback([flags, &state] {
+    const data::SplitSummary summary = data::write_splits(flags->manifest, flags->out, flags->options);
+    for (std::size_t k = 0; k < summary.counts.size(); ++k) {
+      std::cout << data::kSplitNames[k] << ": " << summary.counts[k] << " -> " << summary.paths[k] << "\n";
+    }
+    state.exit_code = 0;
+  });
+}
+
+}  // namespace
+
+void add_data_command(CLI::App& app, CliState& state) {
+  auto* data = app.add_subcommand("data", "dataset ingestion and splits");
+  data->require_subcommand(1);
+  add_ingest(*data, state);
+  add_split(*data, state);
+}
+
+}  // namespace faceage::cli

@@ -1,0 +1,135 @@
+// `faceage eval`: scores a predictions CSV (from faceage predict or another system) against a
+// manifest and optionally writes a report folder. A thin shell over faceage::eval.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "commands/commands.hpp"
+#include "faceage/core/error.hpp"
+#include "faceage/core/strings.hpp"
+#include "faceage/eval/report.hpp"
+#include "faceage/eval/score.hpp"
+
+namespace faceage::cli {
+namespace {
+
+std::string f2(double v, const char* format = "%.2f") {
+  if (!std::isfinite(v)) return "-";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+std::string pct(double v) { return std::isfinite(v) ? f2(100 * v, "%.1f") + "%" : "-"; }
+
+void print_summary(const eval::ScoreResult& s, std::ostream& out) {
+  const eval::MatchReport& m = s.match;
+  const eval::EvalMetrics& e = s.metrics;
+  out << "scored " << m.records.size() << " files (prediction files " << m.prediction_files << ", matched "
+      << m.matched << ", by basename " << m.matched_by_basename << ")\n";
+  out << "failed " << m.failed_files << ", unmatched predictions " << m.unmatched_predictions
+      << ", manifest rows without prediction " << m.missing_predictions;
+  if (m.ambiguous_basename) out << ", ambiguous basenames " << m.ambiguous_basename;
+  if (m.duplicate_predictions) out << ", duplicates " << m.duplicate_predictions;
+  if (m.outside_split) out << ", other split " << m.outside_split;
+  out << "\n\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "age       MAE %s  RMSE %s  median %s  bias %s  CS@5 %s  (n=%lld)\n",
+                f2(e.age.mae).c_str(), f2(e.age.rmse).c_str(), f2(e.age.median_ae).c_str(),
+                f2(e.age.bias, "%+.2f").c_str(), pct(e.age.cs5).c_str(), static_cast<long long>(e.age.count));
+  out << line;
+  std::snprintf(line, sizeof line, "gate 18   false adult %s (%lld/%lld)  false minor %s (%lld/%lld)\n",
+                pct(e.gate.false_adult_rate).c_str(), static_cast<long long>(e.gate.false_adult),
+                static_cast<long long>(e.gate.minors), pct(e.gate.false_minor_rate).c_str(),
+                static_cast<long long>(e.gate.false_minor), static_cast<long long>(e.gate.adults));
+  out << line;
+  if (e.gender.count > 0 || e.gender.auc_count > 0) {
+    std::snprintf(line, sizeof line, "gender    accuracy %s (n=%lld)  AUC %s  ECE %s\n", pct(e.gender.accuracy).c_str(),
+                  static_cast<long long>(e.gender.count), f2(e.gender.auc, "%.3f").c_str(),
+                  f2(e.gender.ece, "%.3f").c_str());
+    out << line;
+  }
+  if (e.interval.count > 0) {
+    std::snprintf(line, sizeof line, "interval  coverage %s  mean width %s (n=%lld)\n", pct(e.interval.coverage).c_str(),
+                  f2(e.interval.mean_width).c_str(), static_cast<long long>(e.interval.count));
+    out << line;
+  }
+  out << "\nband        n      MAE    bias\n";
+  for (const auto& b : e.by_band) {
+    std::snprintf(line, sizeof line, "%-7s %7lld  %7s %7s\n", b.name.c_str(), static_cast<long long>(b.count),
+                  f2(b.mae).c_str(), f2(b.bias, "%+.2f").c_str());
+    out << line;
+  }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, CliState& state) {
+  struct Flags {
+    std::string predictions, data, report, training_log, model, split;
+    std::vector<std::string> map;
+    bool no_basename = false;
+    int worst = 24;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("eval", "score predictions against a manifest; write a report with plots");
+  cmd->add_option("--predictions", flags->predictions,
+                  "predictions CSV: faceage predict output or file,age[,gender] from any system");
+  cmd->add_option("--data", flags->data, "manifest CSV with the true labels")->required();
+  cmd->add_option("--report", flags->report, "folder for index.html, metrics.json, predictions.csv and plots");
+  cmd->add_option("--map", flags->map, "predictions column names, key=column (e.g. age=pred_age,file=image)")
+      ->delimiter(',');
+  cmd->add_option("--split", flags->split, "score only manifest rows of this split (train, val, test)");
+  cmd->add_option("--training-log", flags->training_log, "metrics.jsonl of the training run, plotted in the report");
+  cmd->add_option("--worst", flags->worst, "thumbnails of the largest errors in the report (0: none)")
+      ->check(CLI::Range(0, 200));
+  cmd->add_flag("--no-basename", flags->no_basename, "match files by relative path only, never by file name");
+  // Slot for running a model directly; the predictor wiring replaces this.
+  cmd->add_option("--model", flags->model, "model bundle to run on the manifest (not yet: use --predictions)");
+  cmd->callback([flags, &state] {
+    if (!flags->model.empty()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "running a model needs the predictor: use faceage predict ... then --predictions",
+                  "faceage predict --model " + flags->model + " ... --out pred.csv; faceage eval --predictions "
+                  "pred.csv --data " + flags->data);
+    }
+    if (flags->predictions.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "faceage eval needs --predictions PRED.csv",
+                  "write one with faceage predict, or give any CSV with file and age columns");
+    }
+    eval::ScoreOptions options;
+    for (const auto& m : flags->map) {
+      if (!trim(m).empty()) options.columns.set(m);
+    }
+    options.match.split = flags->split;
+    options.match.basename_fallback = !flags->no_basename;
+    const eval::ScoreResult s = eval::score_predictions(flags->predictions, flags->data, options);
+    if (s.match.records.empty()) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "no prediction could be scored: " + std::to_string(s.match.matched) + " of " +
+                      std::to_string(s.match.prediction_files) + " prediction files matched the manifest, " +
+                      std::to_string(s.match.failed_files) + " failed",
+                  "the file column must hold paths relative to the manifest (or unique file names); check --split");
+    }
+    print_summary(s, std::cout);
+    // A few examples; the full lists are in the report's metrics.json.
+    for (std::size_t i = 0; i < s.match.failed.size() && i < 5; ++i) std::cerr << "failed: " << s.match.failed[i] << "\n";
+    if (s.match.failed_files > 5) std::cerr << "failed: ... " << s.match.failed_files - 5 << " more\n";
+    if (!flags->report.empty()) {
+      eval::ReportOptions report;
+      report.image_root = s.image_root;
+      report.training_log = flags->training_log;
+      report.worst_count = flags->worst;
+      report.source = eval::to_json(s.match);
+      report.source["predictions"] = flags->predictions;
+      report.source["manifest"] = flags->data;
+      if (!flags->split.empty()) report.source["split"] = flags->split;
+      const eval::ReportResult r = eval::write_report(s.metrics, s.match.records, report, flags->report);
+      for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+      std::cout << "\nreport: " << flags->report << "/index.html\n";
+    }
+    state.exit_code = 0;
+  });
+}
+
+}  // namespace faceage::cli

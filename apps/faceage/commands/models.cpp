@@ -1,0 +1,88 @@
+// `faceage models list | info BUNDLE | import --arch A --pretrained PATH [--imagenet-check IMAGE]`
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands/commands.hpp"
+#include "faceage/core/error.hpp"
+#include "faceage/models/bundle.hpp"
+#include "faceage/models/tensor_io.hpp"
+#include "faceage/models/weights_import.hpp"
+
+namespace faceage::cli {
+namespace {
+struct ModelsArgs {
+  std::string bundle_path;
+  std::string arch = "mobilenet_v2";
+  std::string pretrained;
+  std::string check_image;
+  float scale_mean = -1.0f;
+};
+}  // namespace
+
+void add_models_command(CLI::App& app, CliState& state) {
+  auto args = std::make_shared<ModelsArgs>();  // owned by the callbacks, parsed into by CLI11
+  auto* cmd = app.add_subcommand("models", "list backbones, inspect bundles, check pretrained weights");
+  cmd->require_subcommand(1);
+
+  auto* list = cmd->add_subcommand("list", "registered backbones with parameter counts and feature widths");
+  list->callback([&state] {
+    std::printf("%-18s %12s %9s  %s\n", "backbone", "parameters", "features", "description");
+    for (const auto& name : models::builtin_backbones().names()) {
+      auto backbone = models::builtin_backbones().create(name, {});
+      int64_t params = 0;
+      for (const auto& p : backbone->parameters()) params += p.numel();
+      std::printf("%-18s %12lld %9lld  %s\n", name.c_str(), static_cast<long long>(params),
+                  static_cast<long long>(backbone->num_features()), models::builtin_backbones().description(name).c_str());
+    }
+    state.exit_code = 0;
+  });
+
+  auto* info = cmd->add_subcommand("info", "print a bundle's JSON (options, preprocessing, labels, metadata)");
+  info->add_option("bundle", args->bundle_path, "bundle file")->required();
+  info->callback([&state, args] {
+    std::cout << models::read_bundle_info(args->bundle_path).dump(2) << "\n";
+    state.exit_code = 0;
+  });
+
+  auto* import = cmd->add_subcommand("import", "load a torchvision-format checkpoint into a backbone and report keys");
+  import->add_option("--arch", args->arch, "backbone name (see `faceage models list`)");
+  import->add_option("--pretrained", args->pretrained, "torch.save state dict (.pt/.pth)")->required();
+  import->add_option("--imagenet-check", args->check_image,
+                     "an image to classify with the checkpoint's ImageNet classifier (prints top-5 indices)");
+  import->add_option("--input-scale-mean", args->scale_mean,
+                     "for --imagenet-check: 0.5 for x/127.5-1 inputs; default ImageNet mean/std");
+  import->callback([&state, args] {
+    const auto& [bundle_path, arch, pretrained, check_image, scale_mean] = *args;
+    (void)bundle_path;
+    const auto ctx = state.make_context();
+    models::configure_runtime(ctx);
+    models::BackboneOptions options;
+    options.imagenet_classes = check_image.empty() ? 0 : 1000;
+    auto backbone = models::builtin_backbones().create(arch, options);
+    auto report = models::load_torchvision_weights(*backbone, pretrained);
+    std::cout << report.to_string() << "\n";
+    if (!check_image.empty()) {
+      cv::Mat bgr = cv::imread(check_image, cv::IMREAD_COLOR);
+      if (bgr.empty()) throw Error(ErrorCode::kUnreadableImage, "cannot read image '" + check_image + "'");
+      cv::Mat rgb;
+      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+      models::PreprocessSpec spec;
+      spec.input_size = 224;
+      if (scale_mean > 0) spec.mean = spec.std = {scale_mean, scale_mean, scale_mean};
+      backbone->eval();
+      torch::NoGradGuard no_grad;
+      auto probs = torch::softmax(backbone->forward_classifier(backbone->forward_features(models::images_to_tensor({rgb}, spec))), 1);
+      auto top = probs.topk(5, 1);
+      for (int k = 0; k < 5; ++k) {
+        std::printf("top-%d: class %lld p=%.3f\n", k + 1, static_cast<long long>(std::get<1>(top)[0][k].item<int64_t>()),
+                    std::get<0>(top)[0][k].item<double>());
+      }
+    }
+    state.exit_code = report.complete() ? 0 : kExitPartialFailure;
+  });
+}
+
+}  // namespace faceage::cli

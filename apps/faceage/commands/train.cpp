@@ -1,0 +1,89 @@
+// `faceage train --config FILE [--set k=v]... [--run-dir DIR | --resume DIR]`
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "commands/commands.hpp"
+#include "faceage/core/check.hpp"
+#include "faceage/core/config.hpp"
+#include "faceage/models/tensor_io.hpp"
+#include "faceage/train/trainer.hpp"
+
+namespace faceage::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Set from the SIGINT/SIGTERM handler: signals leave no other way to reach the trainer.
+std::atomic<bool>& stop_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+extern "C" void handle_stop_signal(int) { stop_flag().store(true); }
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string run_dir;
+  std::string resume;
+  bool print_config = false;
+};
+
+std::string default_run_dir(const std::string& config_path) {
+  const char* home = std::getenv("HOME");
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+  std::string stem = config_path.empty() ? "run" : fs::path(config_path).stem().string();
+  return (fs::path(home ? home : ".") / "faceage-runs" / (stem + "-" + stamp)).string();
+}
+
+int run_train(const TrainArgs& args, const CliState& state) {
+  Config config = train::default_train_config();
+  std::string run_dir = args.resume.empty() ? args.run_dir : args.resume;
+  if (!args.resume.empty()) {
+    FACEAGE_CHECK(fs::exists(fs::path(args.resume) / "config.resolved.yaml"), ErrorCode::kNotFound,
+                  "'" << args.resume << "' is not a run directory (no config.resolved.yaml)");
+    config = Config::from_file((fs::path(args.resume) / "config.resolved.yaml").string());
+  } else {
+    FACEAGE_CHECK(!args.config.empty(), ErrorCode::kInvalidArgument, "--config FILE or --resume RUN_DIR is required");
+    config.merge(Config::from_file(args.config));
+    config.apply_overrides(args.overrides);
+    if (run_dir.empty()) run_dir = config.get_or<std::string>("run_dir", default_run_dir(args.config));
+  }
+  if (args.print_config) {
+    std::cout << config.dump();
+    return 0;
+  }
+  Context context = state.make_context();
+  models::configure_runtime(context);
+  std::signal(SIGINT, handle_stop_signal);
+  std::signal(SIGTERM, handle_stop_signal);
+  train::TrainHooks hooks;
+  hooks.stop_requested = &stop_flag();
+  hooks.progress = !state.quiet;
+  if (context.logger) context.logger->info("run directory: {}", run_dir);
+  auto summary = train::train(config, run_dir, context, hooks);
+  std::cout << "run " << summary.run_dir << ": " << summary.epochs_done << " epoch(s), best val MAE "
+            << summary.best_val_mae << " at epoch " << summary.best_epoch << (summary.stopped_early ? " (stopped early)" : "")
+            << "\nbest bundle: " << summary.best_bundle << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, CliState& state) {
+  auto args = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "train a model from manifests (resumable)");
+  cmd->add_option("-c,--config", args->config, "training YAML (configs/train/*.yaml)");
+  cmd->add_option("--set", args->overrides, "override a config key: --set train.epochs=5 (repeatable)");
+  cmd->add_option("--run-dir", args->run_dir, "run directory (default ~/faceage-runs/<config>-<time>); resumes if it holds a run");
+  cmd->add_option("--resume", args->resume, "resume the run in this directory with its saved config");
+  cmd->add_flag("--print-config", args->print_config, "print the resolved config and exit");
+  cmd->callback([args, &state] { state.exit_code = run_train(*args, state); });
+}
+
+}  // namespace faceage::cli

@@ -1,0 +1,114 @@
+#pragma once
+// The Predictor: decode -> detect -> align -> preprocess -> model(s) -> decoded answers.
+// The CLI (`faceage predict`, `faceage eval --model`) and the HTTP server call the same object.
+// Torch stays out of this header (pimpl), so shells that include it compile fast.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "faceage/core/context.hpp"
+#include "faceage/core/error.hpp"
+#include "faceage/data/image_io.hpp"
+
+namespace faceage::infer {
+
+struct PredictorOptions {
+  // Bundles to run; more than one is an ensemble (ages and probabilities averaged).
+  // Empty: the default model (default_model_path()).
+  std::vector<std::string> model_paths;
+  std::string detector;     // empty: the detector recorded in the (first) bundle
+  std::string yunet_model;  // path for the yunet detector (else FACEAGE_YUNET_MODEL)
+  bool all_faces = true;    // false: only the largest face per image
+  bool flip_average = true; // test-time horizontal-flip averaging
+  int batch_size = 32;      // faces per model call
+  data::DecodeOptions decode;
+};
+
+struct FacePrediction {
+  int face = 0;
+  cv::Rect2f box;
+  std::array<cv::Point2f, 5> landmarks{};
+  bool has_landmarks = false;
+  float detector_score = 0.f;
+  std::string face_source;  // "detector" | "padded_retry" | "whole_image"
+  double age = 0, age_low = 0, age_high = 0, age_std = 0;
+  std::string gender;       // "male" | "female"
+  double gender_prob = 0;   // probability of `gender`
+  double female_prob = 0;
+};
+
+struct PredictionError {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+struct ImagePrediction {
+  std::string source;
+  int width = 0, height = 0;
+  std::vector<FacePrediction> faces;
+  std::optional<PredictionError> error;  // set: the image failed and has no faces
+  bool ok() const { return !error.has_value(); }
+};
+
+// Model answer for one aligned crop.
+struct CropAnswer {
+  double age = 0, age_low = 0, age_high = 0, age_std = 0;
+  double female_prob = 0;
+};
+
+struct ModelInfo {
+  std::vector<std::string> paths;
+  std::vector<nlohmann::json> bundles;  // read_bundle_info of each
+  std::string detector;
+  int crop_size = 0;
+};
+
+class Predictor {
+ public:
+  Predictor(const PredictorOptions& options, const Context& context);
+  ~Predictor();
+  Predictor(const Predictor&) = delete;
+  Predictor& operator=(const Predictor&) = delete;
+
+  // Per-image failures (unreadable, no face, too large) are returned in ImagePrediction::error;
+  // these never throw for bad input.
+  ImagePrediction predict_file(const std::string& path);
+  ImagePrediction predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source);
+  ImagePrediction predict_image(const cv::Mat& rgb, const std::string& source);
+  // Many files: decode/detect/align in parallel over the context's threads, model in batches.
+  // `on_done` is called once per finished image, in input order.
+  std::vector<ImagePrediction> predict_files(const std::vector<std::string>& paths,
+                                             const std::function<void(const ImagePrediction&)>& on_done = {});
+
+  // Runs the model(s) on aligned crops (crop_size RGB). Thread-safe: model calls are serialised.
+  std::vector<CropAnswer> predict_crops(const std::vector<cv::Mat>& aligned_crops);
+
+  const ModelInfo& info() const;
+  const PredictorOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Where the default model lives: $FACEAGE_MODEL, else the first existing of
+// <exe dir>/models/default.fab, <exe dir>/../models/default.fab, <exe dir>/../share/faceage/models/default.fab.
+// kNotFound with a hint when none exists.
+std::string default_model_path();
+
+// Records as JSON (one object per face, failures as one object with "error").
+nlohmann::json to_json(const ImagePrediction& prediction);
+// The CSV columns of `faceage predict --format csv`.
+const std::vector<std::string>& prediction_csv_header();
+std::vector<std::vector<std::string>> to_csv_rows(const ImagePrediction& prediction);
+// Draws boxes and "age, gender" labels on a BGR copy of the image for --annotate.
+cv::Mat annotate(const cv::Mat& rgb, const ImagePrediction& prediction);
+
+}  // namespace faceage::infer

@@ -1,0 +1,54 @@
+#pragma once
+// Importing torchvision-format checkpoints (torch.save of a state dict) into faceage backbones.
+//
+// Reads both forms users have: a plain `dict` and the `collections.OrderedDict` that torchvision's
+// own .pth files hold (which torch::pickle_load in LibTorch 1.13 turns into None), through a small
+// pickle reader of our own. Also unwraps {"state_dict": ...}, {"model": ...},
+// {"model_state_dict": ...} and strips a DataParallel "module." prefix.
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "faceage/models/model.hpp"
+
+namespace faceage::models {
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+// The flat state dict of a torch.save zip checkpoint, in file order, tensors on the CPU in their
+// stored dtype. kNotFound for a missing file; kModel for anything that is not a readable
+// checkpoint (legacy pre-1.6 format, corrupt zip, no tensor dict inside).
+NamedTensors read_torch_checkpoint(const std::string& path);
+
+struct ImportReport {
+  std::vector<std::string> loaded;          // copied into the module
+  std::vector<std::string> missing;         // in the module, not in the checkpoint
+  std::vector<std::string> unexpected;      // in the checkpoint, not in the module
+  std::vector<std::string> shape_mismatch;  // "name: checkpoint [a, b] vs model [c, d]" (not copied)
+  std::string stripped_prefix;              // e.g. "module." when it was removed from every key
+  // Everything the module has was loaded (unexpected keys, such as an ImageNet classifier the
+  // backbone does not keep, are allowed).
+  bool complete() const { return missing.empty() && shape_mismatch.empty(); }
+  std::string to_string() const;  // multi-line summary naming the first few keys of each list
+};
+
+struct ImportOptions {
+  // Throw kModel (with the report) unless complete() and no unexpected keys.
+  bool strict = false;
+};
+
+// Copies tensors by name into `module`'s parameters and buffers under NoGradGuard, converting
+// floating dtypes to the module's dtype. `num_batches_tracked` missing from old checkpoints is
+// not reported as missing.
+ImportReport load_state_dict(torch::nn::Module& module, const NamedTensors& state, const ImportOptions& options = {});
+
+// read_torch_checkpoint + load_state_dict into a backbone (torchvision names, no prefix).
+ImportReport load_torchvision_weights(BackboneImpl& backbone, const std::string& path,
+                                      const ImportOptions& options = {});
+// The same into model->backbone().
+ImportReport load_torchvision_weights(AgeGenderModelImpl& model, const std::string& path,
+                                      const ImportOptions& options = {});
+
+}  // namespace faceage::models

@@ -1,0 +1,78 @@
+#pragma once
+// One loaded model version as the server runs it: the Predictor, a pool of face pipelines for the
+// HTTP worker threads and the dynamic batcher in front of Predictor::predict_crops.
+// Requests hold a shared_ptr to the version they started on, so a hot reload swaps versions
+// without disturbing requests in flight (the old version is freed when its last request ends).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "faceage/core/context.hpp"
+#include "faceage/infer/predictor.hpp"
+#include "faceage/serve/batcher.hpp"
+
+namespace faceage::face {
+class FacePipeline;
+}
+
+namespace faceage::serve {
+
+struct ServedModelOptions {
+  infer::PredictorOptions predictor;
+  BatcherOptions batching;
+  int face_workers = 0;  // concurrent decode/detect/align (face pipelines); 0: context.threads
+  DynamicBatcher::BatchObserver on_batch;  // metrics hook, may be empty
+};
+
+// Timings of one image through the served pipeline (for metrics and logs).
+struct ImageTimings {
+  double queue_seconds = 0;  // waiting for the batcher
+};
+
+class ServedModel {
+ public:
+  // Loads the bundle(s) (kNotFound / kModel on failure).
+  ServedModel(const ServedModelOptions& options, const Context& context);
+  ~ServedModel();
+  ServedModel(const ServedModel&) = delete;
+  ServedModel& operator=(const ServedModel&) = delete;
+
+  struct ImageBytes {
+    const std::uint8_t* data = nullptr;
+    std::size_t size = 0;
+    std::string source;
+  };
+  // decode -> detect -> align on the calling thread, then one batcher call for every face of
+  // every image. Never throws for bad input: failures are per image in ImagePrediction::error
+  // (as Predictor::predict_bytes). `rgbs`, when given, receives each decoded image (for
+  // ?annotate=1; empty for images that failed to decode).
+  std::vector<infer::ImagePrediction> predict(const std::vector<ImageBytes>& images, ImageTimings* timings = nullptr,
+                                              std::vector<cv::Mat>* rgbs = nullptr);
+  infer::ImagePrediction predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source);
+
+  infer::Predictor& predictor() { return *predictor_; }
+  const infer::ModelInfo& info() const { return predictor_->info(); }
+  // A short stable version string: the bundle metadata's "version" if present, else the first
+  // 12 hex digits of the (first) bundle file's SHA-256.
+  const std::string& version() const { return version_; }
+  // {name, version, paths, detector, crop_size, arch, bundles: [...]} for /v1/models.
+  nlohmann::json describe(const std::string& name) const;
+
+ private:
+  struct PipelinePool;
+  infer::ImagePrediction locate(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops);
+
+  std::unique_ptr<infer::Predictor> predictor_;
+  std::unique_ptr<PipelinePool> pipelines_;
+  std::vector<std::string> genders_;
+  data::DecodeOptions decode_;
+  std::string version_;
+  std::unique_ptr<DynamicBatcher> batcher_;  // last: destroyed first, draining into the predictor
+};
+
+}  // namespace faceage::serve

@@ -1,0 +1,46 @@
+#pragma once
+// `faceage train`: a manifest pair (train, val) + a config -> a run directory with
+// config.resolved.yaml, metrics.jsonl, last.fab and best.fab bundles, and resumable state.
+//
+// Resuming: re-running into the same run directory (or --resume) continues from the last
+// checkpoint. Every random draw is derived from (seed, epoch, step), so a run killed with SIGKILL
+// and resumed ends with the same weights and metrics as an uninterrupted run with the same seed
+// (on CPU with the same thread count).
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "faceage/core/config.hpp"
+#include "faceage/core/context.hpp"
+
+namespace faceage::train {
+
+// Every training key with its default; `faceage train` merges the user's file and --set over it.
+Config default_train_config();
+
+struct TrainHooks {
+  // Set to true (e.g. from a SIGINT handler) to checkpoint at the next step and stop (kCancelled).
+  const std::atomic<bool>* stop_requested = nullptr;
+  // Called after each epoch with its metrics line; return false to stop the run (tuner pruning).
+  std::function<bool(const nlohmann::json& epoch_metrics)> on_epoch_end;
+  bool progress = true;  // progress bar on a terminal
+};
+
+struct TrainSummary {
+  std::string run_dir;
+  int epochs_done = 0;
+  int best_epoch = -1;
+  double best_val_mae = 0;
+  bool stopped_early = false;
+  bool resumed = false;
+  std::string best_bundle, last_bundle;
+};
+
+// `config` is the full config (defaults already merged). kConfig for bad keys; kCancelled when
+// stopped through hooks.stop_requested (state saved first).
+TrainSummary train(const Config& config, const std::string& run_dir, const Context& context,
+                   const TrainHooks& hooks = {});
+
+}  // namespace faceage::train

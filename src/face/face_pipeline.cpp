@@ -1,0 +1,212 @@
+#include "faceage/face/face_pipeline.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include <opencv2/core.hpp>
+
+#include "faceage/core/check.hpp"
+
+namespace faceage::face {
+
+const char* face_selection_name(FaceSelection selection) {
+  switch (selection) {
+    case FaceSelection::kLargest: return "largest";
+    case FaceSelection::kMostConfident: return "most_confident";
+    case FaceSelection::kAll: return "all";
+  }
+  return "all";
+}
+
+FaceSelection face_selection_from_name(const std::string& name) {
+  if (name == "largest") return FaceSelection::kLargest;
+  if (name == "most_confident") return FaceSelection::kMostConfident;
+  if (name == "all") return FaceSelection::kAll;
+  throw Error(ErrorCode::kInvalidArgument, "unknown face selection '" + name + "'; available: all, largest, most_confident");
+}
+
+void validate(const FacePipelineOptions& options) {
+  validate(options.detector_options);
+  FACEAGE_CHECK(options.crop_size >= 8 && options.crop_size <= 4096, ErrorCode::kInvalidArgument,
+                "face.crop_size must be in [8, 4096], got " << options.crop_size);
+  FACEAGE_CHECK(options.pad_retry_fraction >= 0.f && options.pad_retry_fraction <= 2.f, ErrorCode::kInvalidArgument,
+                "face.pad_retry_fraction must be in [0, 2], got " << options.pad_retry_fraction);
+  FACEAGE_CHECK(options.whole_image_min_aspect > 0.f && options.whole_image_min_aspect <= options.whole_image_max_aspect,
+                ErrorCode::kInvalidArgument,
+                "face.whole_image_min_aspect must be > 0 and <= face.whole_image_max_aspect, got "
+                    << options.whole_image_min_aspect << " and " << options.whole_image_max_aspect);
+  FACEAGE_CHECK(options.whole_image_max_side > 0, ErrorCode::kInvalidArgument,
+                "face.whole_image_max_side must be positive, got " << options.whole_image_max_side);
+}
+
+nlohmann::json to_json(const FacePipelineOptions& o) {
+  const DetectorOptions& d = o.detector_options;
+  return {
+      {"detector", o.detector},
+      {"detector_options",
+       {{"model_path", d.model_path},
+        {"score_threshold", d.score_threshold},
+        {"nms_threshold", d.nms_threshold},
+        {"top_k", d.top_k},
+        {"min_face_size", d.min_face_size},
+        {"landmarks_model", d.landmarks_model},
+        {"hog_threshold", d.hog_threshold},
+        {"upsample", d.upsample},
+        {"max_side", d.max_side}}},
+      {"crop_size", o.crop_size},
+      {"alignment", to_json(o.alignment)},
+      {"selection", face_selection_name(o.selection)},
+      {"pad_retry_fraction", o.pad_retry_fraction},
+      {"whole_image_fallback", o.whole_image_fallback},
+      {"whole_image_min_aspect", o.whole_image_min_aspect},
+      {"whole_image_max_aspect", o.whole_image_max_aspect},
+      {"whole_image_max_side", o.whole_image_max_side},
+  };
+}
+
+namespace {
+
+template <class T>
+void read(const nlohmann::json& json, const char* key, T& out, const std::string& prefix) {
+  if (!json.contains(key)) return;
+  try {
+    out = json.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(ErrorCode::kConfig, "face option '" + prefix + key + "' has a value of the wrong type: " +
+                                        json.at(key).dump());
+  }
+}
+
+}  // namespace
+
+FacePipelineOptions face_pipeline_from_json(const nlohmann::json& json) {
+  FACEAGE_CHECK(json.is_object(), ErrorCode::kConfig, "face options must be a JSON object, got " << json.dump());
+  FacePipelineOptions o;
+  read(json, "detector", o.detector, "");
+  if (json.contains("detector_options")) {
+    const auto& d = json.at("detector_options");
+    FACEAGE_CHECK(d.is_object(), ErrorCode::kConfig, "face option 'detector_options' must be an object");
+    DetectorOptions& t = o.detector_options;
+    const std::string p = "detector_options.";
+    read(d, "model_path", t.model_path, p);
+    read(d, "score_threshold", t.score_threshold, p);
+    read(d, "nms_threshold", t.nms_threshold, p);
+    read(d, "top_k", t.top_k, p);
+    read(d, "min_face_size", t.min_face_size, p);
+    read(d, "landmarks_model", t.landmarks_model, p);
+    read(d, "hog_threshold", t.hog_threshold, p);
+    read(d, "upsample", t.upsample, p);
+    read(d, "max_side", t.max_side, p);
+  }
+  read(json, "crop_size", o.crop_size, "");
+  if (json.contains("alignment")) o.alignment = alignment_template_from_json(json.at("alignment"));
+  if (json.contains("selection")) {
+    std::string name;
+    read(json, "selection", name, "");
+    try {
+      o.selection = face_selection_from_name(name);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::kConfig, std::string("face option 'selection': ") + e.what());
+    }
+  }
+  read(json, "pad_retry_fraction", o.pad_retry_fraction, "");
+  read(json, "whole_image_fallback", o.whole_image_fallback, "");
+  read(json, "whole_image_min_aspect", o.whole_image_min_aspect, "");
+  read(json, "whole_image_max_aspect", o.whole_image_max_aspect, "");
+  read(json, "whole_image_max_side", o.whole_image_max_side, "");
+  return o;
+}
+
+FacePipeline::FacePipeline(const FacePipelineOptions& options) : options_(options) {
+  validate(options_);
+  detector_ = builtin_detectors().create(options_.detector, options_.detector_options);
+}
+
+FacePipeline::~FacePipeline() = default;
+FacePipeline::FacePipeline(FacePipeline&&) noexcept = default;
+FacePipeline& FacePipeline::operator=(FacePipeline&&) noexcept = default;
+
+std::vector<FaceRecord> FacePipeline::process(const cv::Mat& rgb, const std::string& label) {
+  check_rgb(rgb, "face pipeline");
+  std::vector<FaceDetection> faces = detector_->detect(rgb);
+  std::string source = "detector";
+
+  if (faces.empty() && options_.pad_retry_fraction > 0.f) {
+    // Detectors miss faces that fill the frame (tight crops): give them room and map back.
+    const int px = static_cast<int>(std::lround(options_.pad_retry_fraction * rgb.cols));
+    const int py = static_cast<int>(std::lround(options_.pad_retry_fraction * rgb.rows));
+    cv::Mat padded;
+    cv::copyMakeBorder(rgb, padded, py, py, px, px, cv::BORDER_REPLICATE);
+    const cv::Rect2f inside(0.f, 0.f, static_cast<float>(rgb.cols), static_cast<float>(rgb.rows));
+    for (FaceDetection face : detector_->detect(padded)) {
+      face.box.x -= px;
+      face.box.y -= py;
+      for (auto& p : face.landmarks) p -= cv::Point2f(static_cast<float>(px), static_cast<float>(py));
+      // A "face" centred in the replicated border is an artefact of the padding.
+      const cv::Point2f centre(face.box.x + face.box.width / 2, face.box.y + face.box.height / 2);
+      if (inside.contains(centre)) faces.push_back(face);
+    }
+    source = "padded_retry";
+  }
+
+  std::string box_convention = options_.detector == "none" ? "whole_image" : options_.detector;
+  if (faces.empty()) {
+    const float aspect = static_cast<float>(rgb.cols) / static_cast<float>(rgb.rows);
+    const bool looks_like_crop = aspect >= options_.whole_image_min_aspect && aspect <= options_.whole_image_max_aspect &&
+                                 std::max(rgb.cols, rgb.rows) <= options_.whole_image_max_side;
+    if (!(options_.whole_image_fallback && looks_like_crop)) {
+      std::ostringstream msg;
+      msg << "no face found in " << (label.empty() ? std::string("the image") : label) << " (" << rgb.cols << "x"
+          << rgb.rows << ", detector " << options_.detector << ")";
+      throw Error(ErrorCode::kNoFace, msg.str(),
+                  "use a photo with a clearly visible, roughly frontal face at least " +
+                      std::to_string(std::max(options_.detector_options.min_face_size, 40)) +
+                      " px wide, or a tight face crop");
+    }
+    FaceDetection whole;
+    whole.box = cv::Rect2f(0.f, 0.f, static_cast<float>(rgb.cols), static_cast<float>(rgb.rows));
+    faces.push_back(whole);
+    source = "whole_image";
+    box_convention = "whole_image";
+  }
+
+  auto area = [](const FaceDetection& f) { return f.box.width * f.box.height; };
+  switch (options_.selection) {
+    case FaceSelection::kLargest:
+      faces = {*std::max_element(faces.begin(), faces.end(),
+                                 [&](const auto& a, const auto& b) { return area(a) < area(b); })};
+      break;
+    case FaceSelection::kMostConfident:
+      faces = {*std::max_element(faces.begin(), faces.end(),
+                                 [](const auto& a, const auto& b) { return a.score < b.score; })};
+      break;
+    case FaceSelection::kAll:
+      std::stable_sort(faces.begin(), faces.end(), [](const auto& a, const auto& b) {
+        return a.box.x + a.box.width / 2 < b.box.x + b.box.width / 2;
+      });
+      break;
+  }
+
+  AlignOptions align;
+  align.crop_size = options_.crop_size;
+  align.alignment = options_.alignment;
+  align.box_convention = box_convention;
+  std::vector<FaceRecord> records;
+  records.reserve(faces.size());
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    const FaceDetection& f = faces[i];
+    FaceRecord r;
+    r.index = static_cast<int>(i);
+    r.box = f.box;
+    r.landmarks = f.landmarks;
+    r.has_landmarks = f.has_landmarks;
+    r.score = f.score;
+    r.source = source;
+    r.aligned = align_face(rgb, f, align, &r.transform);
+    if (f.has_landmarks) r.aligned_landmarks = transform_points(r.transform, f.landmarks);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+}  // namespace faceage::face

@@ -1,0 +1,321 @@
+#include "faceage/infer/predictor.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include "faceage/core/check.hpp"
+#include "faceage/core/fs.hpp"
+#include "faceage/face/face_pipeline.hpp"
+#include "faceage/models/bundle.hpp"
+#include "faceage/models/decode.hpp"
+#include "faceage/models/tensor_io.hpp"
+
+namespace faceage::infer {
+
+namespace fs = std::filesystem;
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("FACEAGE_MODEL"); env && *env) {
+    FACEAGE_CHECK(fs::exists(env), ErrorCode::kNotFound,
+                  "FACEAGE_MODEL points at '" << env << "', which does not exist");
+    return env;
+  }
+  const fs::path exe_dir = executable_dir();
+  for (const fs::path candidate : {exe_dir / "models/default.fab", exe_dir / "../models/default.fab",
+                                   exe_dir / "../share/faceage/models/default.fab"}) {
+    std::error_code ec;
+    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
+  }
+  throw Error(ErrorCode::kNotFound, "no default model found next to the faceage program",
+              "pass --model BUNDLE, or set FACEAGE_MODEL=/path/to/model.fab");
+}
+
+struct Predictor::Impl {
+  PredictorOptions options;
+  Context context;
+  ModelInfo info;
+  std::vector<models::Bundle> bundles;
+  torch::Device device{torch::kCPU};
+  face::FacePipelineOptions face_options;
+  std::mutex model_mutex;  // one model call at a time; torch parallelises inside it
+
+  // Face pipelines are not thread-safe; a small pool lends one to each concurrent caller.
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<face::FacePipeline>> idle_pipelines;
+
+  std::unique_ptr<face::FacePipeline> acquire_pipeline() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex);
+      if (!idle_pipelines.empty()) {
+        auto pipeline = std::move(idle_pipelines.back());
+        idle_pipelines.pop_back();
+        return pipeline;
+      }
+    }
+    return std::make_unique<face::FacePipeline>(face_options);
+  }
+  void release_pipeline(std::unique_ptr<face::FacePipeline> pipeline) {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    idle_pipelines.push_back(std::move(pipeline));
+  }
+
+  // Decode + detect + align one image; fills everything but the model answers.
+  ImagePrediction locate_faces(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
+    ImagePrediction prediction;
+    prediction.source = source;
+    prediction.width = rgb.cols;
+    prediction.height = rgb.rows;
+    auto pipeline = acquire_pipeline();
+    try {
+      auto records = pipeline->process(rgb);
+      release_pipeline(std::move(pipeline));
+      for (auto& record : records) {
+        FacePrediction face;
+        face.face = static_cast<int>(prediction.faces.size());
+        face.box = record.box;
+        face.landmarks = record.landmarks;
+        face.has_landmarks = record.has_landmarks;
+        face.detector_score = record.score;
+        face.face_source = record.source;
+        prediction.faces.push_back(face);
+        crops.push_back(std::move(record.aligned));
+      }
+    } catch (...) {
+      if (pipeline) release_pipeline(std::move(pipeline));
+      throw;
+    }
+    return prediction;
+  }
+
+  std::vector<CropAnswer> run_models(const std::vector<cv::Mat>& crops) {
+    std::vector<CropAnswer> answers(crops.size());
+    if (crops.empty()) return answers;
+    std::lock_guard<std::mutex> lock(model_mutex);
+    torch::InferenceMode inference_guard;
+    const int batch = std::max(1, options.batch_size);
+    for (std::size_t start = 0; start < crops.size(); start += batch) {
+      std::size_t end = std::min(crops.size(), start + static_cast<std::size_t>(batch));
+      std::vector<cv::Mat> slice(crops.begin() + start, crops.begin() + end);
+      for (const auto& bundle : bundles) {
+        auto input = models::images_to_tensor(slice, bundle.preprocess).to(device);
+        std::vector<models::ModelOutput> outputs{bundle.model->forward(input)};
+        if (options.flip_average) outputs.push_back(bundle.model->forward(input.flip({3})));
+        const auto& model_options = bundle.model_options;
+        const bool distribution = model_options.age_head == models::AgeHeadKind::kDistribution;
+        torch::Tensor probs, ages, females;
+        for (const auto& out : outputs) {
+          auto age = out.age.to(torch::kCPU, torch::kDouble);
+          ages = ages.defined() ? ages + age : age;
+          if (distribution) {
+            auto p = torch::softmax(out.age_logits.to(torch::kFloat), 1).to(torch::kCPU);
+            probs = probs.defined() ? probs + p : p;
+          }
+          if (out.gender_logits.defined()) {
+            auto f = torch::softmax(out.gender_logits.to(torch::kFloat), 1).select(1, 1).to(torch::kCPU, torch::kDouble);
+            females = females.defined() ? females + f : f;
+          }
+        }
+        const double n = static_cast<double>(outputs.size());
+        ages = ages / n;
+        if (probs.defined()) probs = (probs / n).contiguous();
+        if (females.defined()) females = females / n;
+        const auto& labels = bundle.labels;
+        for (std::size_t i = 0; i < slice.size(); ++i) {
+          const auto decoded = models::decode_age(model_options, labels, distribution ? probs[i].data_ptr<float>() : nullptr,
+                                                  distribution ? 0.0 : ages[i].item<double>());
+          CropAnswer answer;
+          answer.age = decoded.age;
+          answer.age_low = decoded.low;
+          answer.age_high = decoded.high;
+          answer.age_std = decoded.std;
+          answer.female_prob = females.defined() ? females[i].item<double>() : 0.5;
+          auto& total = answers[start + i];
+          total.age += answer.age;
+          total.age_low += answer.age_low;
+          total.age_high += answer.age_high;
+          total.age_std += answer.age_std;
+          total.female_prob += answer.female_prob;
+        }
+      }
+    }
+    const double count = static_cast<double>(bundles.size());
+    for (auto& answer : answers) {
+      answer.age /= count;
+      answer.age_low /= count;
+      answer.age_high /= count;
+      answer.age_std /= count;
+      answer.female_prob /= count;
+    }
+    return answers;
+  }
+
+  void fill_answers(ImagePrediction& prediction, const CropAnswer* answers) {
+    const auto& genders = bundles.front().labels.genders;
+    for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
+      auto& face = prediction.faces[i];
+      const auto& answer = answers[i];
+      face.age = answer.age;
+      face.age_low = answer.age_low;
+      face.age_high = answer.age_high;
+      face.age_std = answer.age_std;
+      face.female_prob = answer.female_prob;
+      const bool female = answer.female_prob >= 0.5;
+      face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
+      face.gender_prob = female ? answer.female_prob : 1.0 - answer.female_prob;
+    }
+  }
+};
+
+namespace {
+ImagePrediction failed(const std::string& source, ErrorCode code, const std::string& message) {
+  ImagePrediction prediction;
+  prediction.source = source;
+  prediction.error = PredictionError{code, message};
+  return prediction;
+}
+
+// Runs `work`, turning any failure into a per-image error record (bad input never ends a batch).
+template <class Work>
+ImagePrediction guarded(const std::string& source, Work&& work) {
+  try {
+    return work();
+  } catch (const Error& e) {
+    return failed(source, e.code(), e.full_message());
+  } catch (const cv::Exception& e) {
+    return failed(source, ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what());
+  } catch (const std::bad_alloc&) {
+    return failed(source, ErrorCode::kTooLarge, source + ": out of memory while processing the image");
+  } catch (const std::exception& e) {
+    return failed(source, ErrorCode::kInternal, source + ": " + e.what());
+  }
+}
+}  // namespace
+
+Predictor::Predictor(const PredictorOptions& options, const Context& context) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  impl_->context = context;
+  FACEAGE_CHECK(options.batch_size > 0, ErrorCode::kInvalidArgument, "batch size must be > 0, got " << options.batch_size);
+  impl_->device = models::parse_device(context.device);
+  auto paths = options.model_paths;
+  if (paths.empty()) paths.push_back(default_model_path());
+  for (const auto& path : paths) {
+    impl_->bundles.push_back(models::load_bundle(path, context.device));
+    impl_->info.paths.push_back(path);
+    impl_->info.bundles.push_back(models::read_bundle_info(path));
+  }
+  const auto& first = impl_->bundles.front();
+  impl_->face_options = first.face_pipeline.is_null() || first.face_pipeline.empty()
+                            ? face::FacePipelineOptions{}
+                            : face::face_pipeline_from_json(first.face_pipeline);
+  for (std::size_t i = 1; i < impl_->bundles.size(); ++i) {
+    const auto& other = impl_->bundles[i].face_pipeline;
+    if (!other.empty() && other != first.face_pipeline && context.logger) {
+      context.logger->warn("bundle '{}' was trained with other face-pipeline settings than '{}'; using the first's",
+                           paths[i], paths[0]);
+    }
+  }
+  if (!options.detector.empty()) impl_->face_options.detector = options.detector;
+  if (!options.yunet_model.empty()) impl_->face_options.detector_options.model_path = options.yunet_model;
+  impl_->face_options.selection = options.all_faces ? face::FaceSelection::kAll : face::FaceSelection::kLargest;
+  // Build one pipeline now so a bad detector name or a missing detector model fails at start-up.
+  impl_->release_pipeline(std::make_unique<face::FacePipeline>(impl_->face_options));
+  impl_->info.detector = impl_->face_options.detector;
+  impl_->info.crop_size = impl_->face_options.crop_size;
+}
+
+Predictor::~Predictor() = default;
+
+const ModelInfo& Predictor::info() const { return impl_->info; }
+const PredictorOptions& Predictor::options() const { return impl_->options; }
+
+std::vector<CropAnswer> Predictor::predict_crops(const std::vector<cv::Mat>& aligned_crops) {
+  return impl_->run_models(aligned_crops);
+}
+
+ImagePrediction Predictor::predict_image(const cv::Mat& rgb, const std::string& source) {
+  return guarded(source, [&] {
+    std::vector<cv::Mat> crops;
+    auto prediction = impl_->locate_faces(rgb, source, crops);
+    auto answers = impl_->run_models(crops);
+    impl_->fill_answers(prediction, answers.data());
+    return prediction;
+  });
+}
+
+ImagePrediction Predictor::predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  return guarded(source, [&] {
+    auto decoded = data::decode_image(data, size, impl_->options.decode, source);
+    return predict_image(decoded.rgb, source);
+  });
+}
+
+ImagePrediction Predictor::predict_file(const std::string& path) {
+  return guarded(path, [&] {
+    auto decoded = data::read_image(path, impl_->options.decode);
+    return predict_image(decoded.rgb, path);
+  });
+}
+
+std::vector<ImagePrediction> Predictor::predict_files(const std::vector<std::string>& paths,
+                                                      const std::function<void(const ImagePrediction&)>& on_done) {
+  std::vector<ImagePrediction> results;
+  results.reserve(paths.size());
+  const std::size_t chunk = static_cast<std::size_t>(std::max(1, impl_->options.batch_size));
+  const int workers = std::max(1, impl_->context.threads);
+  for (std::size_t start = 0; start < paths.size(); start += chunk) {
+    const std::size_t end = std::min(paths.size(), start + chunk);
+    const std::size_t count = end - start;
+    std::vector<ImagePrediction> located(count);
+    std::vector<std::vector<cv::Mat>> crops(count);
+    // Phase 1: decode, detect and align in parallel (the model is idle meanwhile, so the
+    // threads do not compete with torch's own).
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < count; i = next++) {
+        const auto& path = paths[start + i];
+        located[i] = guarded(path, [&] {
+          auto decoded = data::read_image(path, impl_->options.decode);
+          return impl_->locate_faces(decoded.rgb, path, crops[i]);
+        });
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 1; t < std::min<int>(workers, static_cast<int>(count)); ++t) threads.emplace_back(work);
+    work();
+    for (auto& thread : threads) thread.join();
+    // Phase 2: one batched model call for every face in the chunk.
+    std::vector<cv::Mat> all_crops;
+    for (auto& image_crops : crops) {
+      for (auto& crop : image_crops) all_crops.push_back(std::move(crop));
+    }
+    std::vector<CropAnswer> answers;
+    try {
+      answers = impl_->run_models(all_crops);
+    } catch (const Error& e) {
+      for (auto& prediction : located) {
+        if (prediction.ok()) prediction = failed(prediction.source, e.code(), e.full_message());
+      }
+    }
+    std::size_t offset = 0;
+    for (auto& prediction : located) {
+      if (prediction.ok() && !answers.empty()) {
+        impl_->fill_answers(prediction, answers.data() + offset);
+        offset += prediction.faces.size();
+      }
+      if (on_done) on_done(prediction);
+      results.push_back(std::move(prediction));
+    }
+  }
+  return results;
+}
+
+}  // namespace faceage::infer

@@ -1,0 +1,317 @@
+// Bundle file: a zip written with LibTorch's PyTorchStreamWriter (the container torch.save uses)
+// holding
+//   bundle.json        model_options, preprocess, face_pipeline, labels, metadata, format version
+//   tensors.json       [{name, dtype, stored, shape, record}] for every parameter and buffer
+//   tensors/<i>        raw little-endian tensor bytes (fp16 when saved with half_precision)
+// read_bundle_info reads only bundle.json; no model is built and no weights are read.
+#include "faceage/models/bundle.hpp"
+
+#include <caffe2/serialize/inline_container.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "faceage/core/check.hpp"
+#include "faceage/core/fs.hpp"
+#include "faceage/core/strings.hpp"
+#include "faceage/models/tensor_io.hpp"
+
+namespace faceage::models {
+namespace {
+
+constexpr const char* kFormat = "faceage-bundle";
+constexpr int kFormatVersion = 1;
+constexpr const char* kInfoRecord = "bundle.json";
+constexpr const char* kIndexRecord = "tensors.json";
+
+template <class T>
+T get_field(const nlohmann::json& json, const std::string& section, const std::string& key, const T& fallback) {
+  if (!json.contains(key)) return fallback;
+  try {
+    return json.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(ErrorCode::kModel, "bundle field '" + section + "." + key + "' has the wrong type: " + json.at(key).dump());
+  }
+}
+
+const char* dtype_name(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat: return "float32";
+    case torch::kHalf: return "float16";
+    case torch::kDouble: return "float64";
+    case torch::kLong: return "int64";
+    case torch::kInt: return "int32";
+    case torch::kBool: return "bool";
+    case torch::kByte: return "uint8";
+    default: throw Error(ErrorCode::kInternal, std::string("bundle: unsupported tensor dtype ") + c10::toString(type));
+  }
+}
+
+torch::ScalarType parse_dtype(const std::string& name) {
+  static const std::map<std::string, torch::ScalarType> kTypes{
+      {"float32", torch::kFloat}, {"float16", torch::kHalf}, {"float64", torch::kDouble}, {"int64", torch::kLong},
+      {"int32", torch::kInt},     {"bool", torch::kBool},    {"uint8", torch::kByte}};
+  auto it = kTypes.find(name);
+  if (it == kTypes.end()) throw Error(ErrorCode::kModel, "bundle: unknown tensor dtype '" + name + "'");
+  return it->second;
+}
+
+// Reads a record as a string; kModel when absent.
+std::string read_record(caffe2::serialize::PyTorchStreamReader& reader, const std::string& name, const std::string& path) {
+  if (!reader.hasRecord(name)) {
+    throw Error(ErrorCode::kModel, "'" + path + "' is not a faceage bundle (no " + name + ")",
+                "bundles are written by `faceage train` / save_bundle");
+  }
+  auto [data, size] = reader.getRecord(name);
+  return std::string(static_cast<const char*>(data.get()), size);
+}
+
+std::unique_ptr<caffe2::serialize::PyTorchStreamReader> open_reader(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw Error(ErrorCode::kNotFound, "bundle '" + path + "' does not exist", "check the --model path");
+  }
+  try {
+    return std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error&) {
+    throw Error(ErrorCode::kModel, "'" + path + "' is not a faceage bundle (not a zip archive, or truncated)");
+  }
+}
+
+nlohmann::json parse_json_record(const std::string& text, const std::string& path, const std::string& record) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kModel, "bundle '" + path + "': " + record + " is not valid JSON: " + e.what());
+  }
+}
+
+void check_format(const nlohmann::json& info, const std::string& path) {
+  if (!info.is_object() || info.value("format", std::string()) != kFormat) {
+    throw Error(ErrorCode::kModel, "'" + path + "' is not a faceage bundle (bundle.json has no format '" + kFormat + "')");
+  }
+  const int version = get_field<int>(info, "bundle", "format_version", -1);
+  if (version < 1 || version > kFormatVersion) {
+    throw Error(ErrorCode::kModel,
+                "bundle '" + path + "' has format version " + std::to_string(version) + "; this faceage reads version " +
+                    std::to_string(kFormatVersion),
+                version > kFormatVersion ? "upgrade faceage to load it" : "the file is damaged; re-export it");
+  }
+}
+
+std::string first_names(const std::vector<std::string>& names, size_t limit = 10) {
+  std::vector<std::string> shown(names.begin(), names.begin() + std::min(limit, names.size()));
+  std::string out = join(shown, ", ");
+  if (names.size() > limit) out += ", ... (" + std::to_string(names.size() - limit) + " more)";
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const LabelSpec& spec) {
+  return {{"genders", spec.genders},
+          {"interval_coverage", spec.interval_coverage},
+          {"interval_scale", spec.interval_scale},
+          {"interval_halfwidth", spec.interval_halfwidth}};
+}
+
+LabelSpec label_spec_from_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw Error(ErrorCode::kModel, "bundle field 'labels' must be an object");
+  LabelSpec spec;
+  spec.genders = get_field(json, "labels", "genders", spec.genders);
+  spec.interval_coverage = get_field(json, "labels", "interval_coverage", spec.interval_coverage);
+  spec.interval_scale = get_field(json, "labels", "interval_scale", spec.interval_scale);
+  spec.interval_halfwidth = get_field(json, "labels", "interval_halfwidth", spec.interval_halfwidth);
+  return spec;
+}
+
+nlohmann::json to_json(const ModelOptions& options) {
+  return {{"arch", options.arch},
+          {"age_head", age_head_name(options.age_head)},
+          {"min_age", options.min_age},
+          {"max_age", options.max_age},
+          {"head_dropout", options.head_dropout},
+          {"gender_head", options.gender_head},
+          {"imagenet_classes", options.imagenet_classes}};
+}
+
+ModelOptions model_options_from_json(const nlohmann::json& json) {
+  if (!json.is_object()) throw Error(ErrorCode::kModel, "bundle field 'model_options' must be an object");
+  ModelOptions options;
+  options.arch = get_field(json, "model_options", "arch", options.arch);
+  const auto head = get_field<std::string>(json, "model_options", "age_head", age_head_name(options.age_head));
+  try {
+    options.age_head = parse_age_head(head);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kModel, std::string("bundle field 'model_options.age_head': ") + e.what());
+  }
+  options.min_age = get_field(json, "model_options", "min_age", options.min_age);
+  options.max_age = get_field(json, "model_options", "max_age", options.max_age);
+  options.head_dropout = get_field(json, "model_options", "head_dropout", options.head_dropout);
+  options.gender_head = get_field(json, "model_options", "gender_head", options.gender_head);
+  options.imagenet_classes = get_field(json, "model_options", "imagenet_classes", options.imagenet_classes);
+  return options;
+}
+
+void save_bundle(const Bundle& bundle, const std::string& path, const SaveOptions& options) {
+  FACEAGE_CHECK(!bundle.model.is_empty(), ErrorCode::kInvalidArgument, "save_bundle: the bundle has no model");
+  nlohmann::json info = {{"format", kFormat},
+                         {"format_version", kFormatVersion},
+                         {"model_options", to_json(bundle.model->options())},
+                         {"preprocess", to_json(bundle.preprocess)},
+                         {"face_pipeline", bundle.face_pipeline},
+                         {"labels", to_json(bundle.labels)},
+                         {"metadata", bundle.metadata},
+                         {"weights_dtype", options.half_precision ? "float16" : "float32"}};
+
+  // Parameters then buffers, in the model's deterministic order; all on the CPU, contiguous.
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& item : bundle.model->named_parameters(true)) tensors.emplace_back(item.key(), item.value());
+  for (const auto& item : bundle.model->named_buffers(true)) tensors.emplace_back(item.key(), item.value());
+  nlohmann::json index = nlohmann::json::array();
+  std::vector<torch::Tensor> stored;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      auto t = tensors[i].second.detach().to(torch::kCPU);
+      const auto original = t.scalar_type();
+      if (options.half_precision && t.is_floating_point()) t = t.to(torch::kHalf);
+      t = t.contiguous();
+      index.push_back({{"name", tensors[i].first},
+                       {"dtype", dtype_name(original)},
+                       {"stored", dtype_name(t.scalar_type())},
+                       {"shape", t.sizes().vec()},
+                       {"record", "tensors/" + std::to_string(i)}});
+      stored.push_back(std::move(t));
+    }
+  }
+
+  const std::string temp = temp_path_beside(path);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(path).parent_path(),
+                                      ec);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ErrorCode::kIo, "cannot write bundle '" + temp + "': " + std::strerror(errno));
+  bool write_failed = false;
+  try {
+    caffe2::serialize::PyTorchStreamWriter writer([fd, &write_failed](const void* data, size_t size) -> size_t {
+      const char* p = static_cast<const char*>(data);
+      size_t left = size;
+      while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          write_failed = true;
+          return 0;
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+      }
+      return size;
+    });
+    const std::string info_text = info.dump(2);
+    const std::string index_text = index.dump();
+    writer.writeRecord(kInfoRecord, info_text.data(), info_text.size());
+    writer.writeRecord(kIndexRecord, index_text.data(), index_text.size());
+    for (size_t i = 0; i < stored.size(); ++i) {
+      writer.writeRecord("tensors/" + std::to_string(i), stored[i].data_ptr(), stored[i].nbytes());
+    }
+    writer.writeEndOfFile();
+  } catch (const c10::Error& e) {
+    write_failed = true;
+  }
+  const bool synced = !write_failed && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) {
+    std::filesystem::remove(temp, ec);
+    throw Error(ErrorCode::kIo, "cannot write bundle '" + path + "' (disk full or not writable?)");
+  }
+  replace_file(temp, path);
+}
+
+nlohmann::json read_bundle_info(const std::string& path) {
+  auto reader = open_reader(path);
+  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
+  check_format(info, path);
+  return info;
+}
+
+Bundle load_bundle(const std::string& path, const std::string& device) {
+  auto reader = open_reader(path);
+  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
+  check_format(info, path);
+  auto index = parse_json_record(read_record(*reader, kIndexRecord, path), path, kIndexRecord);
+  if (!index.is_array()) throw Error(ErrorCode::kModel, "bundle '" + path + "': tensors.json must be an array");
+
+  Bundle bundle;
+  bundle.model_options = model_options_from_json(info.value("model_options", nlohmann::json::object()));
+  bundle.preprocess = preprocess_from_json(info.value("preprocess", nlohmann::json::object()));
+  bundle.face_pipeline = info.value("face_pipeline", nlohmann::json::object());
+  bundle.labels = label_spec_from_json(info.value("labels", nlohmann::json::object()));
+  bundle.metadata = info.value("metadata", nlohmann::json::object());
+  try {
+    bundle.model = create_model(bundle.model_options);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kModel, "bundle '" + path + "' describes a model this faceage cannot build: " + e.what(),
+                e.hint());
+  }
+
+  std::map<std::string, torch::Tensor> targets;
+  for (const auto& item : bundle.model->named_parameters(true)) targets.emplace(item.key(), item.value());
+  for (const auto& item : bundle.model->named_buffers(true)) targets.emplace(item.key(), item.value());
+
+  std::vector<std::string> unexpected, mismatched;
+  std::set<std::string> loaded;
+  torch::NoGradGuard no_grad;
+  try {
+    for (const auto& entry : index) {
+      const auto name = entry.at("name").get<std::string>();
+      auto it = targets.find(name);
+      if (it == targets.end()) {
+        unexpected.push_back(name);
+        continue;
+      }
+      const auto stored = parse_dtype(entry.at("stored").get<std::string>());
+      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
+      auto& target = it->second;
+      if (!target.sizes().equals(shape)) {
+        mismatched.push_back(name);
+        continue;
+      }
+      auto [data, size] = reader->getRecord(entry.at("record").get<std::string>());
+      const size_t expected = static_cast<size_t>(target.numel()) * c10::elementSize(stored);
+      if (size != expected) {
+        throw Error(ErrorCode::kModel, "bundle '" + path + "': tensor '" + name + "' holds " + std::to_string(size) +
+                                           " bytes, expected " + std::to_string(expected) + " (truncated or damaged file)");
+      }
+      target.copy_(torch::from_blob(data.get(), shape, torch::TensorOptions().dtype(stored)));
+      loaded.insert(name);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kModel, "bundle '" + path + "': malformed tensors.json: " + e.what());
+  } catch (const c10::Error& e) {
+    throw Error(ErrorCode::kModel, "bundle '" + path + "' is damaged: " + e.what_without_backtrace());
+  }
+  std::vector<std::string> missing;
+  for (const auto& [name, t] : targets) {
+    if (!loaded.count(name)) missing.push_back(name);
+  }
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    std::string message = "bundle '" + path + "' does not match its model (" + bundle.model_options.arch + ")";
+    if (!missing.empty()) message += "; missing: " + first_names(missing);
+    if (!unexpected.empty()) message += "; unexpected: " + first_names(unexpected);
+    if (!mismatched.empty()) message += "; shape mismatch: " + first_names(mismatched);
+    throw Error(ErrorCode::kModel, message, "the file was written by a different model definition; re-export it");
+  }
+  bundle.model->to(parse_device(device));
+  bundle.model->eval();
+  return bundle;
+}
+
+}  // namespace faceage::models

@@ -1,0 +1,114 @@
+#include "requests.hpp"
+
+#include "faceage/core/check.hpp"
+#include "faceage/core/strings.hpp"
+#include "faceage/serve/http_util.hpp"
+
+namespace faceage::serve {
+
+namespace {
+std::string b64_of(const nlohmann::json& item, const std::string& where) {
+  if (item.is_string()) return base64_decode(item.get_ref<const std::string&>(), where);
+  if (item.is_object()) {
+    for (const char* key : {"image", "b64", "data"}) {
+      if (item.contains(key) && item[key].is_string()) {
+        return base64_decode(item[key].get_ref<const std::string&>(), where + "." + key);
+      }
+    }
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              where + " must be a base64 string or an object with a base64 \"image\" (or \"b64\") field");
+}
+
+void flatten(const nlohmann::json& data, std::vector<const nlohmann::json*>& out) {
+  if (data.is_array()) {
+    for (const auto& element : data) flatten(element, out);
+  } else {
+    out.push_back(&data);
+  }
+}
+}  // namespace
+
+ImageList images_from_json(const nlohmann::json& body) {
+  ImageList list;
+  const nlohmann::json* items = nullptr;
+  if (body.is_array()) {
+    items = &body;
+  } else if (body.is_object() && body.contains("instances")) {
+    items = &body["instances"];
+    FACEAGE_CHECK(items->is_array(), ErrorCode::kInvalidArgument, "\"instances\" must be a list");
+  } else if (body.is_object() && (body.contains("image") || body.contains("b64"))) {
+    list.add_owned(b64_of(body, "body"), "image");
+    return list;
+  } else {
+    throw Error(ErrorCode::kInvalidArgument, "JSON body has no images",
+                "send {\"image\": BASE64} or {\"instances\": [{\"image\": BASE64}, ...]}");
+  }
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const std::string where = "instances[" + std::to_string(i) + "]";
+    list.add_owned(b64_of((*items)[i], where), where);
+  }
+  return list;
+}
+
+V2Request parse_v2_request(const nlohmann::json& body) {
+  FACEAGE_CHECK(body.is_object(), ErrorCode::kInvalidArgument, "the inference request must be a JSON object");
+  V2Request request;
+  if (body.contains("id")) {
+    FACEAGE_CHECK(body["id"].is_string(), ErrorCode::kInvalidArgument, "\"id\" must be a string");
+    request.id = body["id"].get<std::string>();
+  }
+  FACEAGE_CHECK(body.contains("inputs") && body["inputs"].is_array() && !body["inputs"].empty(),
+                ErrorCode::kInvalidArgument, "the inference request needs a non-empty \"inputs\" list");
+  const auto& inputs = body["inputs"];
+  const nlohmann::json* input = nullptr;
+  std::vector<std::string> names;
+  for (const auto& candidate : inputs) {
+    FACEAGE_CHECK(candidate.is_object() && candidate.contains("name") && candidate["name"].is_string(),
+                  ErrorCode::kInvalidArgument, "every input needs a \"name\"");
+    names.push_back(candidate["name"].get<std::string>());
+    if (names.back() == "image") input = &candidate;
+  }
+  if (!input && inputs.size() == 1) input = &inputs[0];
+  FACEAGE_CHECK(input != nullptr, ErrorCode::kInvalidArgument,
+                "no input named \"image\" among: " << join(names, ", "));
+  const std::string name = (*input)["name"].get<std::string>();
+  FACEAGE_CHECK(input->value("datatype", "") == "BYTES", ErrorCode::kInvalidArgument,
+                "input \"" << name << "\" must have datatype BYTES (base64-encoded images), got "
+                           << input->value("datatype", nlohmann::json("none")).dump());
+  FACEAGE_CHECK(input->contains("shape") && (*input)["shape"].is_array(), ErrorCode::kInvalidArgument,
+                "input \"" << name << "\" needs a \"shape\" list");
+  std::int64_t expected = 1;
+  for (const auto& dim : (*input)["shape"]) {
+    FACEAGE_CHECK(dim.is_number_integer() && dim.get<std::int64_t>() >= 0, ErrorCode::kInvalidArgument,
+                  "input \"" << name << "\" shape must hold non-negative integers");
+    expected *= dim.get<std::int64_t>();
+  }
+  FACEAGE_CHECK(input->contains("data"), ErrorCode::kInvalidArgument, "input \"" << name << "\" has no \"data\"");
+  std::vector<const nlohmann::json*> elements;
+  flatten((*input)["data"], elements);
+  FACEAGE_CHECK(static_cast<std::int64_t>(elements.size()) == expected, ErrorCode::kInvalidArgument,
+                "input \"" << name << "\" has " << elements.size() << " elements but its shape "
+                           << (*input)["shape"].dump() << " says " << expected);
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    const std::string where = name + "[" + std::to_string(i) + "]";
+    request.images.add_owned(b64_of(*elements[i], where), where);
+  }
+  if (body.contains("outputs")) {
+    FACEAGE_CHECK(body["outputs"].is_array(), ErrorCode::kInvalidArgument, "\"outputs\" must be a list");
+    for (const auto& output : body["outputs"]) {
+      FACEAGE_CHECK(output.is_object() && output.contains("name") && output["name"].is_string(),
+                    ErrorCode::kInvalidArgument, "every requested output needs a \"name\"");
+      request.outputs.push_back(output["name"].get<std::string>());
+    }
+  }
+  return request;
+}
+
+void check_image_count(std::size_t count, int limit) {
+  FACEAGE_CHECK(count > 0, ErrorCode::kInvalidArgument, "the request holds no image");
+  FACEAGE_CHECK(count <= static_cast<std::size_t>(limit), ErrorCode::kTooLarge,
+                "the request holds " << count << " images; the limit is " << limit << " (max_images_per_request)");
+}
+
+}  // namespace faceage::serve

@@ -1,0 +1,232 @@
+#include "faceage/serve/served_model.hpp"
+
+#include <chrono>
+#include <condition_variable>
+
+#include "faceage/core/check.hpp"
+#include "faceage/core/fs.hpp"
+#include "faceage/data/image_io.hpp"
+#include "faceage/face/face_pipeline.hpp"
+
+namespace faceage::serve {
+
+// Face pipelines are not thread-safe and can be large (dlib's landmark model is ~100 MB each), so
+// at most `limit` exist; HTTP workers beyond that wait for one (which also bounds CPU use).
+struct ServedModel::PipelinePool {
+  face::FacePipelineOptions options;
+  std::size_t limit = 1;
+  std::size_t created = 0;
+  std::mutex mutex;
+  std::condition_variable available;
+  std::vector<std::unique_ptr<face::FacePipeline>> idle;
+
+  std::unique_ptr<face::FacePipeline> acquire() {
+    std::unique_lock<std::mutex> lock(mutex);
+    available.wait(lock, [&] { return !idle.empty() || created < limit; });
+    if (!idle.empty()) {
+      auto pipeline = std::move(idle.back());
+      idle.pop_back();
+      return pipeline;
+    }
+    ++created;
+    lock.unlock();
+    try {
+      return std::make_unique<face::FacePipeline>(options);
+    } catch (...) {
+      lock.lock();
+      --created;
+      available.notify_one();
+      throw;
+    }
+  }
+  void release(std::unique_ptr<face::FacePipeline> pipeline) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      idle.push_back(std::move(pipeline));
+    }
+    available.notify_one();
+  }
+};
+
+namespace {
+infer::ImagePrediction failed(const std::string& source, ErrorCode code, const std::string& message) {
+  infer::ImagePrediction prediction;
+  prediction.source = source;
+  prediction.error = infer::PredictionError{code, message};
+  return prediction;
+}
+}  // namespace
+
+ServedModel::ServedModel(const ServedModelOptions& options, const Context& context)
+    : pipelines_(std::make_unique<PipelinePool>()) {
+  validate(options.batching);
+  auto predictor_options = options.predictor;
+  // The batcher decides batch sizes; the predictor must not split a batch further.
+  predictor_options.batch_size = std::max(predictor_options.batch_size, options.batching.max_batch_size);
+  predictor_ = std::make_unique<infer::Predictor>(predictor_options, context);
+  decode_ = predictor_options.decode;
+
+  // The same face-pipeline settings the Predictor derives from the bundle (predictor.cpp), so
+  // served answers equal `faceage predict` answers.
+  const auto& info = predictor_->info();
+  const nlohmann::json first = info.bundles.empty() ? nlohmann::json::object() : info.bundles.front();
+  const auto face_json = first.value("face_pipeline", nlohmann::json::object());
+  auto& face_options = pipelines_->options;
+  face_options = face_json.is_object() && !face_json.empty() ? face::face_pipeline_from_json(face_json)
+                                                             : face::FacePipelineOptions{};
+  if (!predictor_options.detector.empty()) face_options.detector = predictor_options.detector;
+  if (!predictor_options.yunet_model.empty()) face_options.detector_options.model_path = predictor_options.yunet_model;
+  face_options.selection = predictor_options.all_faces ? face::FaceSelection::kAll : face::FaceSelection::kLargest;
+  pipelines_->limit = static_cast<std::size_t>(options.face_workers > 0 ? options.face_workers : std::max(1, context.threads));
+  pipelines_->release(pipelines_->acquire());  // build one now: a bad detector fails here, not on a request
+
+  genders_ = {"male", "female"};
+  if (first.contains("labels") && first["labels"].contains("genders") && first["labels"]["genders"].is_array()) {
+    genders_ = first["labels"]["genders"].get<std::vector<std::string>>();
+  }
+  const auto metadata = first.value("metadata", nlohmann::json::object());
+  if (metadata.contains("version") && metadata["version"].is_string()) {
+    version_ = metadata["version"].get<std::string>();
+  } else {
+    version_ = sha256_file(info.paths.front()).substr(0, 12);
+  }
+  batcher_ = std::make_unique<DynamicBatcher>(
+      options.batching, [predictor = predictor_.get()](const std::vector<cv::Mat>& crops) {
+        return predictor->predict_crops(crops);
+      },
+      options.on_batch);
+}
+
+ServedModel::~ServedModel() = default;
+
+infer::ImagePrediction ServedModel::locate(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
+  infer::ImagePrediction prediction;
+  prediction.source = source;
+  prediction.width = rgb.cols;
+  prediction.height = rgb.rows;
+  auto pipeline = pipelines_->acquire();
+  std::vector<face::FaceRecord> records;
+  try {
+    records = pipeline->process(rgb, source);
+  } catch (...) {
+    pipelines_->release(std::move(pipeline));
+    throw;
+  }
+  pipelines_->release(std::move(pipeline));
+  for (auto& record : records) {
+    infer::FacePrediction face;
+    face.face = static_cast<int>(prediction.faces.size());
+    face.box = record.box;
+    face.landmarks = record.landmarks;
+    face.has_landmarks = record.has_landmarks;
+    face.detector_score = record.score;
+    face.face_source = record.source;
+    prediction.faces.push_back(face);
+    crops.push_back(std::move(record.aligned));
+  }
+  return prediction;
+}
+
+infer::ImagePrediction ServedModel::predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  return std::move(predict({ImageBytes{data, size, source}}).front());
+}
+
+namespace {
+// Runs `work`, turning any failure into a per-image error (bad input never fails a request).
+template <class Work>
+infer::ImagePrediction guarded(const std::string& source, Work&& work) {
+  try {
+    return work();
+  } catch (const Error& e) {
+    return failed(source, e.code(), e.full_message());
+  } catch (const cv::Exception& e) {
+    return failed(source, ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what());
+  } catch (const std::bad_alloc&) {
+    return failed(source, ErrorCode::kTooLarge, source + ": out of memory while processing the image");
+  } catch (const std::exception& e) {
+    return failed(source, ErrorCode::kInternal, source + ": " + e.what());
+  }
+}
+}  // namespace
+
+std::vector<infer::ImagePrediction> ServedModel::predict(const std::vector<ImageBytes>& images, ImageTimings* timings,
+                                                         std::vector<cv::Mat>* rgbs) {
+  // Announce first so a batch being formed waits for this request while it decodes and detects.
+  auto ticket = batcher_->announce();
+  std::vector<infer::ImagePrediction> predictions;
+  predictions.reserve(images.size());
+  std::vector<cv::Mat> crops;
+  if (rgbs) rgbs->assign(images.size(), cv::Mat());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const auto& image = images[i];
+    const std::size_t before = crops.size();
+    predictions.push_back(guarded(image.source, [&] {
+      auto decoded = data::decode_image(image.data, image.size, decode_, image.source);
+      auto prediction = locate(decoded.rgb, image.source, crops);
+      if (rgbs) (*rgbs)[i] = std::move(decoded.rgb);
+      return prediction;
+    }));
+    if (!predictions.back().ok()) crops.resize(before);  // a failure midway leaves no stray crops
+  }
+  std::vector<infer::CropAnswer> answers;
+  try {
+    double queue_seconds = 0;
+    answers = batcher_->run(std::move(crops), ticket, &queue_seconds);
+    if (timings) timings->queue_seconds = queue_seconds;
+  } catch (const std::exception& e) {
+    // The model call failed: a server-side error for every image that reached it.
+    const Error* error = dynamic_cast<const Error*>(&e);
+    for (auto& prediction : predictions) {
+      if (prediction.ok() && !prediction.faces.empty()) {
+        prediction = failed(prediction.source, error ? error->code() : ErrorCode::kInternal,
+                            error ? error->full_message() : std::string(e.what()));
+      }
+    }
+    return predictions;
+  }
+  std::size_t offset = 0;
+  for (auto& prediction : predictions) {
+    if (!prediction.ok()) continue;
+    for (auto& face : prediction.faces) {
+      const auto& answer = answers[offset++];
+      face.age = answer.age;
+      face.age_low = answer.age_low;
+      face.age_high = answer.age_high;
+      face.age_std = answer.age_std;
+      face.female_prob = answer.female_prob;
+      const bool female = answer.female_prob >= 0.5;
+      face.gender = genders_.size() == 2 ? genders_[female ? 1 : 0] : (female ? "female" : "male");
+      face.gender_prob = female ? answer.female_prob : 1.0 - answer.female_prob;
+    }
+  }
+  return predictions;
+}
+
+nlohmann::json ServedModel::describe(const std::string& name) const {
+  const auto& info = predictor_->info();
+  nlohmann::json bundles = nlohmann::json::array();
+  for (std::size_t i = 0; i < info.bundles.size(); ++i) {
+    const auto& b = info.bundles[i];
+    nlohmann::json entry = {{"path", info.paths[i]}};
+    if (b.contains("model_options")) entry["model_options"] = b["model_options"];
+    if (b.contains("preprocess")) entry["preprocess"] = b["preprocess"];
+    if (b.contains("labels")) entry["labels"] = b["labels"];
+    if (b.contains("metadata")) {
+      // The training config can be large; the summary fields are what clients need.
+      const auto& m = b["metadata"];
+      for (const char* key : {"name", "created_at", "metrics", "version"}) {
+        if (m.contains(key)) entry[key] = m[key];
+      }
+    }
+    bundles.push_back(std::move(entry));
+  }
+  std::string arch;
+  if (!info.bundles.empty() && info.bundles[0].contains("model_options")) {
+    arch = info.bundles[0]["model_options"].value("arch", "");
+  }
+  return {{"name", name},           {"version", version_},      {"paths", info.paths},
+          {"arch", arch},           {"detector", info.detector}, {"crop_size", info.crop_size},
+          {"ensemble", info.paths.size()}, {"bundles", std::move(bundles)}};
+}
+
+}  // namespace faceage::serve

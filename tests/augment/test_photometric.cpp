@@ -1,0 +1,204 @@
+#include "faceage/augment/photometric.hpp"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "faceage/core/error.hpp"
+
+namespace faceage::augment {
+namespace {
+
+cv::Mat constant(int size, cv::Vec3b colour) { return cv::Mat(size, size, CV_8UC3, cv::Scalar(colour[0], colour[1], colour[2])); }
+
+cv::Mat textured(int size) {
+  // Smooth colour gradients plus a grey checkerboard (sharp luma edges): JPEG-sensitive, deterministic.
+  cv::Mat img(size, size, CV_8UC3);
+  for (int y = 0; y < size; ++y) {
+    for (int x = 0; x < size; ++x) {
+      const int check = ((x / 6) + (y / 6)) % 2 == 0 ? 60 : 0;
+      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(60 + x + check), static_cast<uchar>(60 + y + check),
+                                          static_cast<uchar>(120 + check));
+    }
+  }
+  return img;
+}
+
+ColorParams jitter(double b, double c, double s, double h) {
+  ColorParams p;
+  p.apply = true;
+  p.brightness = b;
+  p.contrast = c;
+  p.saturation = s;
+  p.hue = h;
+  return p;
+}
+
+TEST(Color, BrightnessScalesAConstantImage) {
+  cv::Mat out;
+  apply_color(constant(4, {100, 40, 10}), out, jitter(1.5, 1, 1, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(2, 3), cv::Vec3b(150, 60, 15));
+  apply_color(constant(4, {100, 40, 10}), out, jitter(3.0, 1, 1, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(0, 0), cv::Vec3b(255, 120, 30));  // saturates, no wrap-around
+}
+
+TEST(Color, ContrastBlendsWithTheMeanGreyLevel) {
+  cv::Mat out;
+  // A constant grey image is its own mean: contrast cannot change it.
+  apply_color(constant(4, {90, 90, 90}), out, jitter(1, 0.3, 1, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(1, 1), cv::Vec3b(90, 90, 90));
+  // Half 50, half 150 (mean 100): contrast 2 -> 0 and 200; contrast 0.5 -> 75 and 125.
+  cv::Mat two(4, 4, CV_8UC3, cv::Scalar::all(50));
+  two.rowRange(2, 4).setTo(cv::Scalar::all(150));
+  apply_color(two, out, jitter(1, 2.0, 1, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(out.at<cv::Vec3b>(3, 3), cv::Vec3b(200, 200, 200));
+  apply_color(two, out, jitter(1, 0.5, 1, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(0, 0), cv::Vec3b(75, 75, 75));
+  EXPECT_EQ(out.at<cv::Vec3b>(3, 3), cv::Vec3b(125, 125, 125));
+  // Brightness first: 0.5 * {50,150} = {25,75}, mean 50; contrast 2 -> {0, 100}.
+  apply_color(two, out, jitter(0.5, 2.0, 1, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(out.at<cv::Vec3b>(3, 3), cv::Vec3b(100, 100, 100));
+}
+
+TEST(Color, ZeroSaturationIsLuma) {
+  cv::Mat out;
+  apply_color(constant(3, {200, 100, 50}), out, jitter(1, 1, 0, 0), {});
+  // 0.299*200 + 0.587*100 + 0.114*50 = 124.2
+  EXPECT_EQ(out.at<cv::Vec3b>(1, 1), cv::Vec3b(124, 124, 124));
+  // Saturation 2 pushes away from grey: 2*x - 124.2 -> 275.8 (255), 75.8, -24.2 (0).
+  apply_color(constant(3, {200, 100, 50}), out, jitter(1, 1, 2, 0), {});
+  EXPECT_EQ(out.at<cv::Vec3b>(1, 1), cv::Vec3b(255, 76, 0));
+}
+
+TEST(Color, GrayscaleGivesEqualChannelsEqualToLuma) {
+  const cv::Mat img = textured(32);
+  cv::Mat out;
+  apply_color(img, out, {}, GrayscaleParams{true});
+  cv::Mat grey;
+  cv::cvtColor(img, grey, cv::COLOR_RGB2GRAY);
+  for (int y = 0; y < 32; ++y) {
+    for (int x = 0; x < 32; ++x) {
+      const auto px = out.at<cv::Vec3b>(y, x);
+      ASSERT_EQ(px[0], px[1]);
+      ASSERT_EQ(px[1], px[2]);
+      ASSERT_NEAR(px[0], grey.at<uchar>(y, x), 1);
+    }
+  }
+}
+
+TEST(Color, HueShiftMovesHsvHueAndKeepsLuma) {
+  const cv::Vec3b red(200, 60, 60);
+  auto hsv_hue = [](cv::Vec3b rgb) {
+    cv::Mat px(1, 1, CV_8UC3, cv::Scalar(rgb[0], rgb[1], rgb[2])), hsv;
+    cv::cvtColor(px, hsv, cv::COLOR_RGB2HSV_FULL);  // hue 0..255 for a full turn
+    return hsv.at<cv::Vec3b>(0, 0)[0] * 360.0 / 256.0;
+  };
+  cv::Mat out;
+  apply_color(constant(2, red), out, jitter(1, 1, 1, 0.05), {});
+  const auto shifted = out.at<cv::Vec3b>(0, 0);
+  // +0.05 turn = +18 degrees towards yellow; YIQ rotation approximates HSV within a few degrees.
+  EXPECT_NEAR(hsv_hue(shifted) - hsv_hue(red), 18.0, 6.0);
+  auto luma = [](cv::Vec3b p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; };
+  EXPECT_NEAR(luma(shifted), luma(red), 1.5);
+  // A full turn is the identity.
+  apply_color(constant(2, red), out, jitter(1, 1, 1, 1.0), {});
+  EXPECT_LE(cv::norm(out.at<cv::Vec3b>(0, 0), red, cv::NORM_INF), 1);
+}
+
+TEST(Color, NothingToApplyCopies) {
+  const cv::Mat img = textured(8);
+  cv::Mat out;
+  apply_color(img, out, {}, {});
+  EXPECT_EQ(cv::norm(img, out, cv::NORM_INF), 0);
+  EXPECT_NE(img.data, out.data);
+}
+
+TEST(Blur, SpreadsAnImpulseSymmetricallyAndKeepsConstants) {
+  cv::Mat img(21, 21, CV_8UC3, cv::Scalar::all(0));
+  img.at<cv::Vec3b>(10, 10) = cv::Vec3b(255, 255, 255);
+  apply_blur(img, 1.0);
+  const int centre = img.at<cv::Vec3b>(10, 10)[0];
+  // 2-D Gaussian peak for sigma 1: 255 / (2 pi) ~ 40.6.
+  EXPECT_NEAR(centre, 40.6, 2.0);
+  EXPECT_EQ(img.at<cv::Vec3b>(10, 9)[1], img.at<cv::Vec3b>(10, 11)[1]);
+  EXPECT_EQ(img.at<cv::Vec3b>(9, 10)[2], img.at<cv::Vec3b>(11, 10)[2]);
+  EXPECT_GT(img.at<cv::Vec3b>(10, 11)[0], img.at<cv::Vec3b>(10, 12)[0]);
+  EXPECT_NEAR(cv::sum(img)[0], 255.0, 8.0);
+  cv::Mat flat = constant(16, {77, 88, 99});
+  apply_blur(flat, 1.3);
+  EXPECT_EQ(flat.at<cv::Vec3b>(0, 0), cv::Vec3b(77, 88, 99));
+  EXPECT_THROW(apply_blur(flat, 0.0), Error);
+}
+
+TEST(Jpeg, QualityChangesBytesButKeepsSize) {
+  const cv::Mat original = textured(64);
+  cv::Mat high = original.clone(), low = original.clone();
+  apply_jpeg(high, 95);
+  apply_jpeg(low, 10);
+  ASSERT_EQ(high.size(), original.size());
+  ASSERT_EQ(low.size(), original.size());
+  ASSERT_EQ(low.type(), CV_8UC3);
+  EXPECT_GT(cv::norm(original, low, cv::NORM_INF), 0);
+  const double err_high = cv::norm(original, high, cv::NORM_L1) / original.total() / 3;
+  const double err_low = cv::norm(original, low, cv::NORM_L1) / original.total() / 3;
+  EXPECT_LT(err_high, 4.0) << "low " << err_low;
+  EXPECT_GT(err_low, err_high * 1.5);
+  // Channel order survives: a red image stays red.
+  cv::Mat red = constant(16, {220, 20, 20});
+  apply_jpeg(red, 50);
+  const auto px = red.at<cv::Vec3b>(8, 8);
+  EXPECT_GT(px[0], 180);
+  EXPECT_LT(px[2], 60);
+  EXPECT_THROW(apply_jpeg(red, 0), Error);
+  EXPECT_THROW(apply_jpeg(red, 101), Error);
+}
+
+TEST(Erasing, MeanFillCoversOnlyTheRectangle) {
+  cv::Mat img(10, 10, CV_8UC3, cv::Scalar(10, 20, 30));
+  img.rowRange(0, 5).setTo(cv::Scalar(30, 40, 50));  // mean (20, 30, 40)
+  const cv::Mat before = img.clone();
+  ErasingParams p;
+  p.apply = true;
+  p.fill = ErasingFill::kMean;
+  p.rect = cv::Rect(2, 3, 4, 5);
+  apply_erasing(img, p);
+  for (int y = 0; y < 10; ++y) {
+    for (int x = 0; x < 10; ++x) {
+      if (p.rect.contains({x, y})) {
+        EXPECT_EQ(img.at<cv::Vec3b>(y, x), cv::Vec3b(20, 30, 40));
+      } else {
+        EXPECT_EQ(img.at<cv::Vec3b>(y, x), before.at<cv::Vec3b>(y, x));
+      }
+    }
+  }
+}
+
+TEST(Erasing, NoiseIsSeededAndClipped) {
+  const cv::Mat base(20, 20, CV_8UC3, cv::Scalar::all(0));
+  ErasingParams p;
+  p.apply = true;
+  p.rect = cv::Rect(15, 15, 10, 10);  // half outside: clipped to 5 x 5
+  p.noise_seed = 7;
+  cv::Mat a = base.clone(), b = base.clone(), c = base.clone();
+  apply_erasing(a, p);
+  apply_erasing(b, p);
+  p.noise_seed = 8;
+  apply_erasing(c, p);
+  EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);
+  EXPECT_GT(cv::norm(a, c, cv::NORM_INF), 0);
+  EXPECT_EQ(cv::countNonZero(a.reshape(1)(cv::Rect(0, 0, 45, 15))), 0);
+  const cv::Mat region = a(cv::Rect(15, 15, 5, 5)).clone().reshape(1);
+  EXPECT_GT(cv::countNonZero(region), 60);  // 75 random bytes, almost none zero
+  const double mean = cv::mean(region)[0];
+  EXPECT_GT(mean, 90);
+  EXPECT_LT(mean, 165);
+  p.rect = cv::Rect(30, 30, 5, 5);  // fully outside: nothing happens
+  cv::Mat d = base.clone();
+  apply_erasing(d, p);
+  EXPECT_EQ(cv::countNonZero(d.reshape(1)), 0);
+}
+
+}  // namespace
+}  // namespace faceage::augment

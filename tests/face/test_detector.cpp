@@ -1,0 +1,186 @@
+#include "faceage/face/detector.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "face/face_test_util.hpp"
+
+namespace faceage::face {
+namespace {
+
+using testing::fixture_rgb;
+
+// Golden values for tests/fixtures/astronaut.png, hand-checked against the image (face at
+// x 180-265, y 70-170; eyes near y 103, mouth near y 140). Tolerance: 3 px, as detectors
+// differ by a pixel or two across builds and BLAS/threads.
+constexpr float kTol = 3.f;
+
+void expect_near(const cv::Point2f& got, const cv::Point2f& want, const char* what) {
+  EXPECT_NEAR(got.x, want.x, kTol) << what;
+  EXPECT_NEAR(got.y, want.y, kTol) << what;
+}
+
+TEST(DetectorRegistry, ListsBuiltinsAndRejectsUnknownNames) {
+  const auto& registry = builtin_detectors();
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"dlib-hog", "none", "yunet"}));
+  try {
+    registry.create("mtcnn", DetectorOptions{});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_STREQ(e.what(), "unknown detector 'mtcnn'; available: dlib-hog, none, yunet");
+  }
+}
+
+TEST(DetectorOptionsValidate, NamesTheBadKey) {
+  DetectorOptions options;
+  options.nms_threshold = 1.5f;
+  try {
+    validate(options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("detector_options.nms_threshold"), std::string::npos);
+  }
+  options = DetectorOptions{};
+  options.max_side = 10;
+  EXPECT_THROW(validate(options), Error);
+  EXPECT_NO_THROW(validate(DetectorOptions{}));
+}
+
+TEST(NoneDetector, ReturnsTheWholeImage) {
+  auto detector = builtin_detectors().create("none", DetectorOptions{});
+  const auto faces = detector->detect(cv::Mat(30, 40, CV_8UC3, cv::Scalar::all(7)));
+  ASSERT_EQ(faces.size(), 1u);
+  EXPECT_EQ(faces[0].box, cv::Rect2f(0, 0, 40, 30));
+  EXPECT_FALSE(faces[0].has_landmarks);
+}
+
+TEST(NoneDetector, RejectsNonRgbInput) {
+  auto detector = builtin_detectors().create("none", DetectorOptions{});
+  try {
+    detector->detect(cv::Mat(10, 10, CV_8UC1, cv::Scalar(0)));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_THROW(detector->detect(cv::Mat()), Error);
+}
+
+TEST(YunetDetector, MissingModelIsNotFoundWithAHint) {
+  DetectorOptions options;
+  options.model_path = "/nonexistent/yunet.onnx";
+  try {
+    builtin_detectors().create("yunet", options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/yunet.onnx"), std::string::npos);
+  }
+  if (std::getenv(kYunetModelEnv) == nullptr) {
+    try {
+      builtin_detectors().create("yunet", DetectorOptions{});
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+      EXPECT_NE(e.hint().find("FACEAGE_YUNET_MODEL"), std::string::npos);
+      EXPECT_NE(e.hint().find("model_path"), std::string::npos);
+    }
+  }
+}
+
+TEST(YunetDetector, GoldenAstronaut) {
+  const std::string model = testing::shared_yunet();
+  if (model.empty()) GTEST_SKIP() << "shared/weights/yunet.onnx is not available";
+  DetectorOptions options;
+  options.model_path = model;
+  auto detector = builtin_detectors().create("yunet", options);
+  EXPECT_EQ(detector->name(), "yunet");
+  const auto faces = detector->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  const FaceDetection& f = faces[0];
+  EXPECT_GT(f.score, 0.9f);
+  ASSERT_TRUE(f.has_landmarks);
+  expect_near(f.box.tl(), {176.5f, 69.8f}, "box top-left");
+  expect_near(f.box.br(), {273.4f, 171.5f}, "box bottom-right");
+  expect_near(f.landmarks[kRightEye], {200.8f, 104.3f}, "right eye");
+  expect_near(f.landmarks[kLeftEye], {242.7f, 102.7f}, "left eye");
+  expect_near(f.landmarks[kNoseTip], {221.4f, 126.1f}, "nose");
+  expect_near(f.landmarks[kRightMouth], {205.7f, 143.6f}, "right mouth");
+  expect_near(f.landmarks[kLeftMouth], {240.4f, 142.2f}, "left mouth");
+}
+
+TEST(YunetDetector, FindsNoFaceInARocket) {
+  const std::string model = testing::shared_yunet();
+  if (model.empty()) GTEST_SKIP() << "shared/weights/yunet.onnx is not available";
+  DetectorOptions options;
+  options.model_path = model;
+  auto detector = builtin_detectors().create("yunet", options);
+  EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
+}
+
+TEST(DlibHogDetector, GoldenAstronautBox) {
+  DetectorOptions options;
+  options.landmarks_model = "none";
+  auto detector = builtin_detectors().create("dlib-hog", options);
+  EXPECT_EQ(detector->name(), "dlib-hog");
+  const auto faces = detector->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  EXPECT_FALSE(faces[0].has_landmarks);
+  EXPECT_GT(faces[0].score, 1.0f);
+  expect_near(faces[0].box.tl(), {179.f, 83.f}, "box top-left");
+  expect_near(faces[0].box.br(), {267.f, 171.f}, "box bottom-right");
+}
+
+TEST(DlibHogDetector, GoldenAstronautLandmarks) {
+  if (!testing::have_dlib_landmarks()) GTEST_SKIP() << "libdlib-data's shape predictor is not installed";
+  auto detector = builtin_detectors().create("dlib-hog", DetectorOptions{});
+  const auto faces = detector->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  const FaceDetection& f = faces[0];
+  ASSERT_TRUE(f.has_landmarks);
+  expect_near(f.landmarks[kRightEye], {203.3f, 101.7f}, "right eye");
+  expect_near(f.landmarks[kLeftEye], {246.8f, 103.8f}, "left eye");
+  expect_near(f.landmarks[kNoseTip], {225.f, 127.f}, "nose");
+  expect_near(f.landmarks[kRightMouth], {200.f, 139.f}, "right mouth");
+  expect_near(f.landmarks[kLeftMouth], {246.f, 141.f}, "left mouth");
+  // The subject's right eye is at the smaller x in a frontal image (YuNet's convention).
+  EXPECT_LT(f.landmarks[kRightEye].x, f.landmarks[kLeftEye].x);
+}
+
+TEST(DlibHogDetector, DownscaledDetectionMapsBackToFullResolution) {
+  DetectorOptions options;
+  options.landmarks_model = "none";
+  options.max_side = 400;  // the 512 px astronaut is detected at 400 px and mapped back
+  auto detector = builtin_detectors().create("dlib-hog", options);
+  const auto faces = detector->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  const cv::Point2f centre = (faces[0].box.tl() + faces[0].box.br()) * 0.5f;
+  EXPECT_NEAR(centre.x, 223.f, 8.f);
+  EXPECT_NEAR(centre.y, 127.f, 8.f);
+  EXPECT_NEAR(faces[0].box.width, 88.f, 15.f);
+}
+
+TEST(DlibHogDetector, MissingLandmarkModelIsNotFound) {
+  DetectorOptions options;
+  options.landmarks_model = "/nonexistent/shape_predictor.dat";
+  try {
+    builtin_detectors().create("dlib-hog", options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_NE(e.hint().find("landmarks_model"), std::string::npos);
+  }
+}
+
+TEST(DlibHogDetector, FindsTwoFacesInTheGroupAndNoneInARocket) {
+  DetectorOptions options;
+  options.landmarks_model = "none";
+  auto detector = builtin_detectors().create("dlib-hog", options);
+  EXPECT_GE(detector->detect(fixture_rgb("faces/group.jpg")).size(), 2u);
+  EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
+}
+
+}  // namespace
+}  // namespace faceage::face
