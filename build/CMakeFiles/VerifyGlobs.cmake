@@ -8,8 +8,11 @@ set(OLD_GLOB
   "/work/main/apps/faceage/commands/data.cpp"
   "/work/main/apps/faceage/commands/eval.cpp"
   "/work/main/apps/faceage/commands/face.cpp"
+  "/work/main/apps/faceage/commands/models.cpp"
   "/work/main/apps/faceage/commands/predict.cpp"
   "/work/main/apps/faceage/commands/serve.cpp"
+  "/work/main/apps/faceage/commands/train.cpp"
+  "/work/main/apps/faceage/commands/tune.cpp"
   "/work/main/apps/faceage/commands/version.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -22,6 +25,10 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/bench/bench_*.cpp")
 set(OLD_GLOB
   "/work/main/bench/bench_augment.cpp"
   "/work/main/bench/bench_data.cpp"
+  "/work/main/bench/bench_eval.cpp"
+  "/work/main/bench/bench_face.cpp"
+  "/work/main/bench/bench_models.cpp"
+  "/work/main/bench/bench_serve.cpp"
   "/work/main/bench/bench_train.cpp"
   "/work/main/bench/bench_tune.cpp"
   )
@@ -158,11 +165,14 @@ endif()
 # sources at cmake/FaceageModule.cmake:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/train/*.cpp")
 set(OLD_GLOB
+  "/work/main/src/train/crop_cache.cpp"
   "/work/main/src/train/early_stopping.cpp"
   "/work/main/src/train/ema.cpp"
+  "/work/main/src/train/loader.cpp"
   "/work/main/src/train/losses.cpp"
   "/work/main/src/train/optim.cpp"
   "/work/main/src/train/schedule.cpp"
+  "/work/main/src/train/trainer.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -175,9 +185,13 @@ set(OLD_GLOB
   "/work/main/src/tune/acquisition.cpp"
   "/work/main/src/tune/gaussian_process.cpp"
   "/work/main/src/tune/plot.cpp"
+  "/work/main/src/tune/pruner.cpp"
   "/work/main/src/tune/search_space.cpp"
   "/work/main/src/tune/strategy.cpp"
+  "/work/main/src/tune/study.cpp"
+  "/work/main/src/tune/study_store.cpp"
   "/work/main/src/tune/test_functions.cpp"
+  "/work/main/src/tune/trial_runner.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -243,6 +257,10 @@ endif()
 # sources at cmake/FaceageModule.cmake:37 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/face/test_*.cpp")
 set(OLD_GLOB
+  "/work/main/tests/face/test_align.cpp"
+  "/work/main/tests/face/test_detector.cpp"
+  "/work/main/tests/face/test_face_pipeline.cpp"
+  "/work/main/tests/face/test_template_fit.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -261,6 +279,9 @@ endif()
 # integration_scripts at tests/CMakeLists.txt:14 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/integration/test_*.sh")
 set(OLD_GLOB
+  "/work/main/tests/integration/test_serve_sagemaker.sh"
+  "/work/main/tests/integration/test_serve_web.sh"
+  "/work/main/tests/integration/test_train_resume.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -270,8 +291,11 @@ endif()
 # sources at cmake/FaceageModule.cmake:37 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/models/test_*.cpp")
 set(OLD_GLOB
+  "/work/main/tests/models/test_batchnorm.cpp"
   "/work/main/tests/models/test_bundle.cpp"
   "/work/main/tests/models/test_model.cpp"
+  "/work/main/tests/models/test_tensor_io.cpp"
+  "/work/main/tests/models/test_weights_import.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -287,6 +311,7 @@ set(OLD_GLOB
   "/work/main/tests/serve/test_metrics.cpp"
   "/work/main/tests/serve/test_options.cpp"
   "/work/main/tests/serve/test_requests.cpp"
+  "/work/main/tests/serve/test_served_model.cpp"
   "/work/main/tests/serve/test_server.cpp"
   "/work/main/tests/serve/test_signals.cpp"
   )
@@ -314,9 +339,13 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/tune/test_*.cpp")
 set(OLD_GLOB
   "/work/main/tests/tune/test_acquisition.cpp"
   "/work/main/tests/tune/test_gaussian_process.cpp"
+  "/work/main/tests/tune/test_pruner.cpp"
   "/work/main/tests/tune/test_search_space.cpp"
   "/work/main/tests/tune/test_strategy.cpp"
+  "/work/main/tests/tune/test_study.cpp"
+  "/work/main/tests/tune/test_study_store.cpp"
   "/work/main/tests/tune/test_test_functions.cpp"
+  "/work/main/tests/tune/test_trial_runner.cpp"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -203,6 +203,8 @@ void validate(const AugmentOptions& o) {
 }
 
 AugmentOptions from_config(const Config& section, const std::string& where) {
+  // Shorthand `augment: medium` names just a preset.
+  if (section.node().IsScalar()) return preset(section.node().as<std::string>());
   const std::string prefix = where.empty() ? std::string() : where + ".";
   const auto known = all_keys();
   for (const auto& key : section.keys()) {

@@ -72,6 +72,7 @@ std::vector<FileCheck> check_files(const Manifest& manifest, const IngestOptions
   for (int t = 0; t < extra; ++t) pool.emplace_back(worker, false);
   worker(bar.enabled());
   for (auto& t : pool) t.join();
+  bar.update(static_cast<std::int64_t>(n));
   bar.finish();
   return checks;
 }

@@ -33,7 +33,6 @@ class DlibHogDetector final : public FaceDetector {
  public:
   explicit DlibHogDetector(const DetectorOptions& options) : options_(options) {
     validate(options);
-    detector_ = dlib::get_frontal_face_detector();
     const std::string path = resolve_dlib_landmarks(options);
     if (!path.empty()) {
       std::ifstream in(path, std::ios::binary);
@@ -53,6 +52,7 @@ class DlibHogDetector final : public FaceDetector {
                                             << " parts; the 68-point model is required");
       has_predictor_ = true;
     }
+    detector_ = dlib::get_frontal_face_detector();
   }
 
   std::vector<FaceDetection> detect(const cv::Mat& rgb) override {

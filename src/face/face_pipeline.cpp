@@ -117,6 +117,25 @@ FacePipelineOptions face_pipeline_from_json(const nlohmann::json& json) {
   return o;
 }
 
+std::vector<FaceDetection> select_faces(std::vector<FaceDetection> faces, FaceSelection selection) {
+  if (faces.empty()) return faces;
+  auto area = [](const FaceDetection& f) { return f.box.width * f.box.height; };
+  switch (selection) {
+    case FaceSelection::kLargest:
+      return {*std::max_element(faces.begin(), faces.end(),
+                                [&](const auto& a, const auto& b) { return area(a) < area(b); })};
+    case FaceSelection::kMostConfident:
+      return {*std::max_element(faces.begin(), faces.end(),
+                                [](const auto& a, const auto& b) { return a.score < b.score; })};
+    case FaceSelection::kAll:
+      std::stable_sort(faces.begin(), faces.end(), [](const auto& a, const auto& b) {
+        return a.box.x + a.box.width / 2 < b.box.x + b.box.width / 2;
+      });
+      break;
+  }
+  return faces;
+}
+
 FacePipeline::FacePipeline(const FacePipelineOptions& options) : options_(options) {
   validate(options_);
   detector_ = builtin_detectors().create(options_.detector, options_.detector_options);
@@ -170,22 +189,7 @@ std::vector<FaceRecord> FacePipeline::process(const cv::Mat& rgb, const std::str
     box_convention = "whole_image";
   }
 
-  auto area = [](const FaceDetection& f) { return f.box.width * f.box.height; };
-  switch (options_.selection) {
-    case FaceSelection::kLargest:
-      faces = {*std::max_element(faces.begin(), faces.end(),
-                                 [&](const auto& a, const auto& b) { return area(a) < area(b); })};
-      break;
-    case FaceSelection::kMostConfident:
-      faces = {*std::max_element(faces.begin(), faces.end(),
-                                 [](const auto& a, const auto& b) { return a.score < b.score; })};
-      break;
-    case FaceSelection::kAll:
-      std::stable_sort(faces.begin(), faces.end(), [](const auto& a, const auto& b) {
-        return a.box.x + a.box.width / 2 < b.box.x + b.box.width / 2;
-      });
-      break;
-  }
+  faces = select_faces(std::move(faces), options_.selection);
 
   AlignOptions align;
   align.crop_size = options_.crop_size;

@@ -5,19 +5,26 @@
 
 namespace faceage::models {
 
+bool is_batchnorm(const torch::nn::Module& module) {
+  return dynamic_cast<const detail::BatchNormImpl*>(&module) != nullptr ||
+         dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&module) != nullptr ||
+         dynamic_cast<const torch::nn::BatchNorm1dImpl*>(&module) != nullptr;
+}
+
 void set_batchnorm_frozen(torch::nn::Module& module, bool frozen, bool freeze_affine) {
   if (auto* model = dynamic_cast<AgeGenderModelImpl*>(&module)) model->set_frozen_batchnorm(frozen);
-  for (auto& child : module.modules(true)) {
-    auto* bn = child->as<torch::nn::BatchNorm2dImpl>();
-    if (!bn) continue;
+  const bool trainable = !(frozen && freeze_affine);
+  auto apply = [&](torch::nn::Module& bn) {
     if (frozen) {
-      bn->eval();
+      bn.eval();
     } else {
-      bn->train(module.is_training());
+      bn.train(module.is_training());
     }
-    const bool trainable = !(frozen && freeze_affine);
-    if (bn->weight.defined()) bn->weight.set_requires_grad(trainable);
-    if (bn->bias.defined()) bn->bias.set_requires_grad(trainable);
+    for (auto& p : bn.parameters(false)) p.set_requires_grad(trainable);
+  };
+  if (is_batchnorm(module)) apply(module);
+  for (auto& child : module.modules(/*include_self=*/false)) {
+    if (is_batchnorm(*child)) apply(*child);
   }
 }
 
@@ -58,7 +65,7 @@ int reestimate_folded_batchnorm(AgeGenderModel& model, const std::function<std::
     auto* bn = layers[k];
     const auto& s = stats[k];
     if (s.count == 0) continue;  // a layer the forward pass never reached
-    const double eps = bn->options.eps();
+    const double eps = bn->eps();
     auto mu = s.sum / static_cast<double>(s.count);
     auto var = (s.sum_sq / static_cast<double>(s.count) - mu * mu).clamp_min(0.0);
     auto old_mean = bn->running_mean.to(torch::kDouble);
@@ -84,8 +91,8 @@ int fuse_batchnorm_for_inference(AgeGenderModel& model) {
   torch::nn::Conv2dImpl* previous_conv = nullptr;
   for (auto& child : model->modules(false)) {
     if (auto* bn = child->as<detail::BatchNormImpl>()) {
-      if (previous_conv && !bn->folded() && previous_conv->options.out_channels() == bn->options.num_features()) {
-        auto scale = bn->weight / (bn->running_var + bn->options.eps()).sqrt();
+      if (previous_conv && !bn->folded() && previous_conv->options.out_channels() == bn->num_features()) {
+        auto scale = bn->weight / (bn->running_var + bn->eps()).sqrt();
         auto shift = bn->bias - bn->running_mean * scale;
         auto& conv = *previous_conv;
         conv.weight.mul_(scale.view({-1, 1, 1, 1}));

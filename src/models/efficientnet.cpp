@@ -32,7 +32,7 @@ class SqueezeExcitationImpl : public torch::nn::Module {
     fc2_ = register_module("fc2", conv2d(squeeze, channels, 1, 1, 0, 1, true));
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    auto scale = torch::adaptive_avg_pool2d(x, 1);
+    auto scale = torch::adaptive_avg_pool2d(x, {1, 1});
     scale = torch::sigmoid(fc2_->forward(torch::silu(fc1_->forward(scale))));
     return x * scale;
   }
@@ -113,7 +113,7 @@ class EfficientNetImpl : public BackboneImpl {
   }
 
   torch::Tensor forward_features(const torch::Tensor& images) override {
-    return torch::adaptive_avg_pool2d(features_->forward(images), 1).flatten(1);
+    return torch::adaptive_avg_pool2d(features_->forward(images), {1, 1}).flatten(1);
   }
   int64_t num_features() const override { return features_out_; }
   torch::Tensor forward_classifier(const torch::Tensor& features) override {

@@ -4,6 +4,19 @@
 
 namespace faceage::models::detail {
 
+BatchNormImpl::BatchNormImpl(int64_t channels, double eps, double momentum)
+    : channels_(channels), eps_(eps), momentum_(momentum) {
+  weight = register_parameter("weight", torch::ones({channels}));
+  bias = register_parameter("bias", torch::zeros({channels}));
+  running_mean = register_buffer("running_mean", torch::zeros({channels}));
+  running_var = register_buffer("running_var", torch::ones({channels}));
+  num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
+}
+
+void BatchNormImpl::pretty_print(std::ostream& stream) const {
+  stream << "BatchNorm2d(" << channels_ << ", eps=" << eps_ << ", momentum=" << momentum_ << ")";
+}
+
 torch::Tensor BatchNormImpl::forward(const torch::Tensor& input) {
   if (folded_) return input;  // its affine transform now lives in the preceding convolution
   if (recording_) {
@@ -13,11 +26,16 @@ torch::Tensor BatchNormImpl::forward(const torch::Tensor& input) {
     stats_.sum_sq = stats_.sum_sq + (x * x).sum({0, 2, 3});
     stats_.count += input.size(0) * input.size(2) * input.size(3);
   }
-  return torch::nn::BatchNorm2dImpl::forward(input);
+  if (is_training()) {
+    torch::NoGradGuard no_grad;
+    num_batches_tracked.add_(1);
+  }
+  return torch::batch_norm(input, weight, bias, running_mean, running_var, is_training(), momentum_, eps_,
+                           /*cudnn_enabled=*/true);
 }
 
 void BatchNormImpl::start_recording() {
-  const auto channels = options.num_features();
+  const auto channels = channels_;
   auto opts = torch::TensorOptions().dtype(torch::kDouble).device(running_mean.device());
   stats_ = {torch::zeros({channels}, opts), torch::zeros({channels}, opts), 0};
   recording_ = true;
@@ -67,11 +85,11 @@ int64_t make_divisible(double value, int64_t divisor, std::optional<int64_t> min
 
 void init_conv_kaiming_fan_out(torch::nn::Module& root) {
   torch::NoGradGuard no_grad;
-  for (auto& module : root.modules(/*include_self=*/true)) {
+  for (auto& module : root.modules(/*include_self=*/false)) {  // self: not yet owned by a shared_ptr
     if (auto* conv = module->as<torch::nn::Conv2dImpl>()) {
       torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
       if (conv->bias.defined()) conv->bias.zero_();
-    } else if (auto* bn = module->as<torch::nn::BatchNorm2dImpl>()) {
+    } else if (auto* bn = module->as<BatchNormImpl>()) {
       bn->weight.fill_(1.0);
       bn->bias.zero_();
     }

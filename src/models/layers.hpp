@@ -16,15 +16,18 @@ struct BatchNormInputStats {
   int64_t count = 0;     // values per channel seen so far
 };
 
-// torch::nn::BatchNorm2d with two additions the stock module cannot offer without forward hooks
+// BatchNorm2d with torchvision's names (weight, bias, running_mean, running_var,
+// num_batches_tracked) and two additions the stock module cannot offer without forward hooks
 // (LibTorch has none): it can record its input statistics (BN re-estimation) and it can become an
 // identity once its affine transform has been folded into the preceding convolution.
-class BatchNormImpl : public torch::nn::BatchNorm2dImpl {
+// (Deriving from torch::nn::BatchNorm2dImpl does not link: libtorch does not export the
+// template's pretty_print.)
+class BatchNormImpl : public torch::nn::Module {
  public:
-  explicit BatchNormImpl(int64_t channels, double eps = 1e-5, double momentum = 0.1)
-      : torch::nn::BatchNorm2dImpl(torch::nn::BatchNormOptions(channels).eps(eps).momentum(momentum)) {}
+  explicit BatchNormImpl(int64_t channels, double eps = 1e-5, double momentum = 0.1);
 
   torch::Tensor forward(const torch::Tensor& input);
+  void pretty_print(std::ostream& stream) const override;
 
   void start_recording();
   // The statistics recorded since start_recording(); stops recording.
@@ -33,8 +36,15 @@ class BatchNormImpl : public torch::nn::BatchNorm2dImpl {
 
   void set_folded(bool folded) { folded_ = folded; }
   bool folded() const { return folded_; }
+  int64_t num_features() const { return channels_; }
+  double eps() const { return eps_; }
+
+  torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
  private:
+  int64_t channels_;
+  double eps_;
+  double momentum_;
   bool recording_ = false;
   bool folded_ = false;
   BatchNormInputStats stats_;

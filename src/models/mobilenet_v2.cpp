@@ -74,7 +74,7 @@ class MobileNetV2Impl : public BackboneImpl {
   }
 
   torch::Tensor forward_features(const torch::Tensor& images) override {
-    return torch::adaptive_avg_pool2d(features_->forward(images), 1).flatten(1);
+    return torch::adaptive_avg_pool2d(features_->forward(images), {1, 1}).flatten(1);
   }
   int64_t num_features() const override { return last_channel_; }
   torch::Tensor forward_classifier(const torch::Tensor& features) override {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "faceage/core/check.hpp"
+#include "faceage/models/batchnorm.hpp"
 #include "models/backbones.hpp"
 
 namespace faceage::models {
@@ -116,7 +117,7 @@ void AgeGenderModelImpl::train(bool on) {
   torch::nn::Module::train(on);
   if (on && frozen_batchnorm_) {
     for (auto& module : modules(false)) {
-      if (auto* bn = module->as<torch::nn::BatchNorm2dImpl>()) bn->eval();
+      if (is_batchnorm(*module)) module->eval();
     }
   }
 }

@@ -84,7 +84,7 @@ class ResNetImpl : public BackboneImpl {
     auto x = bn1_->forward(conv1_->forward(images)).relu_();
     x = torch::max_pool2d(x, 3, 2, 1);
     for (auto& layer : layers_) x = layer->forward(x);
-    return torch::adaptive_avg_pool2d(x, 1).flatten(1);
+    return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
   }
   int64_t num_features() const override { return features_; }
   torch::Tensor forward_classifier(const torch::Tensor& features) override {

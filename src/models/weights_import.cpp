@@ -68,7 +68,10 @@ NamedTensors read_torch_checkpoint(const std::string& path) {
                   "TorchScript archives (torch.jit.save) are not weight checkpoints; save model.state_dict() instead");
     }
     auto [pickle, size] = reader->getRecord("data.pkl");
-    detail::StorageLoader loader = [&reader](const std::string& key) { return reader->getRecord("data/" + key); };
+    detail::StorageLoader loader = [&reader](const std::string& key) {
+      auto [ptr, bytes] = reader->getRecord("data/" + key);
+      return std::make_pair(std::move(ptr), bytes);
+    };
     root = detail::unpickle(static_cast<const char*>(pickle.get()), size, loader);
   } catch (const Error& e) {
     throw Error(ErrorCode::kModel, "cannot read checkpoint '" + path + "': " + e.what(), e.hint());

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <numeric>
 
+#include <opencv2/imgproc.hpp>
+
 #include "faceage/core/check.hpp"
 #include "faceage/models/tensor_io.hpp"
 
@@ -59,8 +61,21 @@ Batch DataLoader::make_batch(const std::vector<std::size_t>& order, int epoch, s
     const std::size_t index = order[k];
     const auto& sample = crops_.sample(index);
     if (augmenter_) {
+      // Resize to the model's input size exactly as inference does (models::images_to_tensor)
+      // before augmenting, so training sees the same resampling as serving.
+      cv::Mat crop = crops_.crop(index);
+      const int size = preprocess_.input_size;
+      auto landmarks = sample.landmarks;
+      if (crop.cols != size || crop.rows != size) {
+        const bool shrinking = crop.cols > size || crop.rows > size;
+        cv::Mat resized;
+        cv::resize(crop, resized, cv::Size(size, size), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+        const float sx = static_cast<float>(size) / crop.cols, sy = static_cast<float>(size) / crop.rows;
+        for (auto& point : landmarks) point = {point.x * sx, point.y * sy};
+        crop = resized;
+      }
       std::mt19937_64 rng(mix_seed(options_.seed, static_cast<std::uint64_t>(epoch) + 1, index));
-      images.push_back(augmenter_->operator()(crops_.crop(index), sample.landmarks, rng).image);
+      images.push_back(augmenter_->operator()(crop, landmarks, rng).image);
     } else {
       images.push_back(crops_.crop(index));
     }

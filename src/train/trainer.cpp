@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -578,6 +579,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
         save_state();
         last_time = std::chrono::steady_clock::now();  // checkpoint time is not training time
       }
+      if (state.global_step == hooks.kill_after_step) std::raise(SIGKILL);
       if (stop) {
         progress.finish("stopped");
         throw Error(ErrorCode::kCancelled, "training stopped at step " + std::to_string(state.global_step),

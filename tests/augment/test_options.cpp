@@ -78,7 +78,8 @@ TEST(AugmentOptions, FromConfigStartsFromThePresetAndOverrides) {
   EXPECT_EQ(o.border, BorderMode::kConstant);
   EXPECT_EQ(o.jpeg_quality_min, 20);
   EXPECT_EQ(o.erasing_fill, ErasingFill::kMean);
-  // An empty section is the `none` preset.
+  // `augment: strong` is shorthand for a preset; an empty section is the `none` preset.
+  EXPECT_EQ(to_json(from_config(Config::from_string("augment: strong\n").sub("augment"))), to_json(preset("strong")));
   EXPECT_EQ(to_json(from_config(Config())), to_json(AugmentOptions{}));
 }
 

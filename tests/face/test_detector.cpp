@@ -120,10 +120,24 @@ TEST(YunetDetector, FindsNoFaceInARocket) {
   EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
 }
 
-TEST(DlibHogDetector, GoldenAstronautBox) {
-  DetectorOptions options;
-  options.landmarks_model = "none";
-  auto detector = builtin_detectors().create("dlib-hog", options);
+// One box-only dlib detector for the suite: building dlib's HOG model is not free.
+class DlibHogDetectorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    DetectorOptions options;
+    options.landmarks_model = "none";
+    detector_ = builtin_detectors().create("dlib-hog", options).release();
+  }
+  static void TearDownTestSuite() {
+    delete detector_;
+    detector_ = nullptr;
+  }
+  static FaceDetector* detector_;
+};
+FaceDetector* DlibHogDetectorTest::detector_ = nullptr;
+
+TEST_F(DlibHogDetectorTest, GoldenAstronautBox) {
+  FaceDetector* detector = detector_;
   EXPECT_EQ(detector->name(), "dlib-hog");
   const auto faces = detector->detect(fixture_rgb("astronaut.png"));
   ASSERT_EQ(faces.size(), 1u);
@@ -174,10 +188,8 @@ TEST(DlibHogDetector, MissingLandmarkModelIsNotFound) {
   }
 }
 
-TEST(DlibHogDetector, FindsTwoFacesInTheGroupAndNoneInARocket) {
-  DetectorOptions options;
-  options.landmarks_model = "none";
-  auto detector = builtin_detectors().create("dlib-hog", options);
+TEST_F(DlibHogDetectorTest, FindsTwoFacesInTheGroupAndNoneInARocket) {
+  FaceDetector* detector = detector_;
   EXPECT_GE(detector->detect(fixture_rgb("faces/group.jpg")).size(), 2u);
   EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
 }

@@ -9,7 +9,8 @@
 namespace faceage::face {
 namespace {
 
-TEST(TemplateFit, FitsTheLandmarksOfItsCropsAndReproducesThem) {
+// Slow: loads dlib's 100 MB landmark model three times.
+TEST(TemplateFitSlow, FitsTheLandmarksOfItsCropsAndReproducesThem) {
   if (!testing::have_dlib_landmarks()) GTEST_SKIP() << "libdlib-data's shape predictor is not installed";
   const cv::Mat crop = testing::fixture_rgb("faces/astronaut_crop.jpg");
   cv::Mat flipped;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "models/layers.hpp"
+
 namespace faceage::models {
 namespace {
 
@@ -9,7 +11,7 @@ namespace {
 void make_folded(AgeGenderModel& model) {
   torch::NoGradGuard no_grad;
   for (auto& m : model->modules(false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+    if (auto* bn = m->as<detail::BatchNormImpl>()) {
       bn->running_mean.zero_();
       bn->running_var.fill_(1.0);
       bn->weight.fill_(1.0);
@@ -93,7 +95,7 @@ TEST(BatchNormFreeze, FrozenLayersStayInEvalAcrossTrain) {
   EXPECT_TRUE(torch::equal(buffers["backbone.bn1.running_mean"], mean_before));
   int bn_layers = 0;
   for (auto& m : model->modules(false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+    if (auto* bn = m->as<detail::BatchNormImpl>()) {
       ++bn_layers;
       EXPECT_FALSE(bn->is_training());
       EXPECT_FALSE(bn->weight.requires_grad());
@@ -122,7 +124,7 @@ TEST(BatchNormFuse, KeepsEvalOutputs) {
     auto before = model->forward(x);
     const int fused = fuse_batchnorm_for_inference(model);
     int bn_layers = 0;
-    for (auto& m : model->modules(false)) bn_layers += m->as<torch::nn::BatchNorm2dImpl>() != nullptr;
+    for (auto& m : model->modules(false)) bn_layers += m->as<detail::BatchNormImpl>() != nullptr;
     EXPECT_EQ(fused, bn_layers) << arch;
     auto after = model->forward(x);
     const double scale = std::max(1.0, before.features.abs().max().item<double>());

@@ -24,6 +24,8 @@ struct Case {
   AgeHeadKind head;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "/" << age_head_name(c.head); }
+
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (const auto& name : builtin_backbones().names()) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "faceage/core/error.hpp"
 #include "faceage/core/fs.hpp"
 #include "support/temp_dir.hpp"
 

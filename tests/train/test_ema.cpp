@@ -132,7 +132,7 @@ TEST(Ema, ModelWithAnotherStructureIsRejected) {
   EXPECT_THROW(ema.update(*other), Error);
   EmaOptions bad;
   bad.decay = 1.0;
-  EXPECT_THROW(ModelEma{model, bad}, Error);
+  EXPECT_THROW((ModelEma{model, bad}), Error);
   EXPECT_THROW(EmaOptions::from_config(Config::from_string("decay: 1.5\n")), Error);
   auto o = EmaOptions::from_config(Config::from_string("enabled: true\ndecay: 0.999\nwarmup: false\n"));
   EXPECT_TRUE(o.enabled);

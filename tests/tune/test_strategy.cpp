@@ -95,9 +95,15 @@ TEST(StrategySlow, GpEiBeatsRandomOnBraninAndHartmann6) {
     std::sort(gp_n.begin(), gp_n.end());
     std::sort(rs_n.begin(), rs_n.end());
     const double gp_median = 0.5 * (gp_n[4] + gp_n[5]), rs_median = 0.5 * (rs_n[4] + rs_n[5]);
+    const auto reached = [&](const std::vector<int>& n) { return std::count_if(n.begin(), n.end(), [&](int e) { return e <= budget; }); };
     EXPECT_LE(gp_median, budget) << f.name;
-    if (f.name == "hartmann6") EXPECT_LT(gp_median * 2, rs_median) << f.name;  // random rarely gets there
-    else EXPECT_LE(gp_median, rs_median) << f.name;
+    EXPECT_LE(gp_median, rs_median) << f.name;
+    if (f.name == "hartmann6") {
+      // Random search essentially never gets within 1 % in 100 evaluations; gp-ei does in about
+      // half of the seeds (the others sit in the -3.20 local minimum). Recorded in docs/tuning.md.
+      EXPECT_GE(reached(gp_n), 4) << f.name;
+      EXPECT_GT(reached(gp_n), reached(rs_n) + 2) << f.name;
+    }
   }
 }
 

@@ -58,10 +58,12 @@ void add_split(CLI::App& data, CliState& state) {
       ->delimiter(',')
       ->expected(3)
       ->default_str("0.8,0.1,0.1");
-  cmd->add_option("--seed", flags->options.seed, "shuffle seed")->default_str("42");
+  auto* seed = cmd->add_option("--seed", flags->options.seed, "shuffle seed (default: the global --seed, 42)");
   cmd->add_flag("--use-split-column", flags->options.use_split_column, "use the manifest's split column as is");
-  cmd->callback([flags, &state] {
-    const data::SplitSummary summary = data::write_splits(flags->manifest, flags->out, flags->options);
+  cmd->callback([flags, seed, &state] {
+    data::SplitOptions options = flags->options;
+    if (seed->count() == 0) options.seed = state.context_options.seed;
+    const data::SplitSummary summary = data::write_splits(flags->manifest, flags->out, options);
     for (std::size_t k = 0; k < summary.counts.size(); ++k) {
       std::cout << data::kSplitNames[k] << ": " << summary.counts[k] << " -> " << summary.paths[k] << "\n";
     }

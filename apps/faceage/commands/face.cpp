@@ -11,6 +11,7 @@
 
 #include "commands/commands.hpp"
 #include "faceage/core/error.hpp"
+#include "faceage/data/image_io.hpp"
 #include "faceage/face/face_pipeline.hpp"
 #include "faceage/face/template_fit.hpp"
 
@@ -18,14 +19,8 @@ namespace faceage::cli {
 
 namespace {
 
-// Until every caller goes through data::read_image: OpenCV decode + BGR -> RGB.
-cv::Mat read_rgb(const std::string& path) {
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw Error(ErrorCode::kUnreadableImage, "cannot read image '" + path + "'");
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return rgb;
-}
+// The data module's decoder: EXIF orientation applied, limits checked, RGB out.
+cv::Mat read_rgb(const std::string& path) { return data::read_image(path).rgb; }
 
 nlohmann::json points_json(const std::array<cv::Point2f, 5>& points) {
   nlohmann::json out = nlohmann::json::array();

@@ -65,6 +65,7 @@ int run_train(const TrainArgs& args, const CliState& state) {
   train::TrainHooks hooks;
   hooks.stop_requested = &stop_flag();
   hooks.progress = !state.quiet;
+  if (const char* kill_at = std::getenv("FACEAGE_FAULT_KILL_AFTER_STEP")) hooks.kill_after_step = std::atoll(kill_at);
   if (context.logger) context.logger->info("run directory: {}", run_dir);
   auto summary = train::train(config, run_dir, context, hooks);
   std::cout << "run " << summary.run_dir << ": " << summary.epochs_done << " epoch(s), best val MAE "

@@ -59,7 +59,8 @@ struct AugmentOptions {
 void validate(const AugmentOptions& options);
 
 // Reads the augment section of a config (pass config.sub("augment")). An optional `preset` key
-// picks the starting point (default `none`); any other key overrides that field. Unknown keys,
+// picks the starting point (default `none`); any other key overrides that field; a plain string
+// section (`augment: medium`) is just a preset name. Unknown keys,
 // wrong types and invalid values are kConfig naming the key as "<where>.<key>".
 AugmentOptions from_config(const Config& section, const std::string& where = "augment");
 nlohmann::json to_json(const AugmentOptions& options);

@@ -28,6 +28,10 @@ enum class FaceSelection {
 const char* face_selection_name(FaceSelection selection);            // "largest", "most_confident", "all"
 FaceSelection face_selection_from_name(const std::string& name);     // kInvalidArgument listing names
 
+// Applies a selection: kLargest / kMostConfident keep one face (ties: the first), kAll sorts
+// left to right by box centre x. An empty input stays empty.
+std::vector<FaceDetection> select_faces(std::vector<FaceDetection> faces, FaceSelection selection);
+
 struct FacePipelineOptions {
   // The default works from Debian packages alone; use "yunet" when a model path is configured.
   std::string detector = "dlib-hog";

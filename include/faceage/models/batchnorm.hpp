@@ -12,7 +12,12 @@
 
 namespace faceage::models {
 
-// frozen: every BatchNorm2d under `module` stays in eval mode (running statistics are used and
+// True for the backbones' BatchNorm layers (and torch::nn::BatchNorm1d/2d): use this rather than
+// module.as<torch::nn::BatchNorm2dImpl>(), which does not match them. For weight-decay exclusion
+// and similar per-layer decisions in the trainer.
+bool is_batchnorm(const torch::nn::Module& module);
+
+// frozen: every BatchNorm under `module` stays in eval mode (running statistics are used and
 // not updated), also across later module.train() calls when `module` is an AgeGenderModelImpl.
 // freeze_affine: additionally make BN weight/bias non-trainable (requires_grad false).
 // frozen == false undoes both (BN follows the module's training mode again).

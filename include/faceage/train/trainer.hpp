@@ -7,6 +7,7 @@
 // and resumed ends with the same weights and metrics as an uninterrupted run with the same seed
 // (on CPU with the same thread count).
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -26,6 +27,9 @@ struct TrainHooks {
   // Called after each epoch with its metrics line; return false to stop the run (tuner pruning).
   std::function<bool(const nlohmann::json& epoch_metrics)> on_epoch_end;
   bool progress = true;  // progress bar on a terminal
+  // Fault injection for crash-recovery tests: raise SIGKILL right after this global step
+  // (-1: never). The CLI reads it from FACEAGE_FAULT_KILL_AFTER_STEP.
+  std::int64_t kill_after_step = -1;
 };
 
 struct TrainSummary {
