@@ -15,5 +15,6 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 jobs=${FACEAGE_JOBS:-$(nproc)}
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${FACEAGE_CMAKE_ARGS:-}
+# Benchmarks are not part of the default build (bench/README.md: FACEAGE_CMAKE_ARGS=-DFACEAGE_BUILD_BENCH=ON).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFACEAGE_BUILD_BENCH=OFF ${FACEAGE_CMAKE_ARGS:-}
 cmake --build build -j "$jobs"

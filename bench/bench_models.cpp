@@ -20,16 +20,18 @@ AgeGenderModel make(const std::string& arch) {
   return model;
 }
 
-enum class Mode { kInferenceMode, kNoGrad, kFused, kChannelsLast };
+enum class Mode { kInferenceMode, kNoGrad, kFused, kChannelsLast, kFusedChannelsLast, kFlushDenormal };
 
 void run_forward(benchmark::State& state, const std::string& arch, Mode mode) {
   const int64_t batch = state.range(0), size = state.range(1);
   torch::set_num_threads(static_cast<int>(state.range(2)));
   auto model = make(arch);
   if (mode == Mode::kFused) faceage::models::fuse_batchnorm_for_inference(model);
+  at::globalContext().setFlushDenormal(mode == Mode::kFlushDenormal);
   auto x = torch::randn({batch, 3, size, size});
-  if (mode == Mode::kChannelsLast) {
-    model->to(torch::kFloat, /*non_blocking=*/false);
+  if (mode == Mode::kFusedChannelsLast) {
+    faceage::models::optimize_for_inference(model);
+  } else if (mode == Mode::kChannelsLast) {
     for (auto& p : model->parameters()) {
       if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
     }
@@ -67,13 +69,20 @@ void BM_Forward_ResNet18(benchmark::State& s) { run_forward(s, "resnet18", Mode:
 void BM_Forward_MobileNetV2_NoGrad(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kNoGrad); }
 void BM_Forward_MobileNetV2_FusedBN(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kFused); }
 void BM_Forward_MobileNetV2_ChannelsLast(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kChannelsLast); }
+void BM_Forward_MobileNetV2_FlushDenormal(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kFlushDenormal); }
 void BM_Forward_ResNet18_FusedBN(benchmark::State& s) { run_forward(s, "resnet18", Mode::kFused); }
+// optimize_for_inference(): fused BN + channels-last weights, NCHW input converted in forward.
+void BM_Forward_MobileNetV2_Optimized(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kFusedChannelsLast); }
+void BM_Forward_ResNet18_Optimized(benchmark::State& s) { run_forward(s, "resnet18", Mode::kFusedChannelsLast); }
 
 BENCHMARK(BM_Forward_MobileNetV2)->Apply(grid)->Apply(target);
 BENCHMARK(BM_Forward_ResNet18)->Apply(grid);
 BENCHMARK(BM_Forward_MobileNetV2_NoGrad)->Apply(target);
 BENCHMARK(BM_Forward_MobileNetV2_FusedBN)->Apply(target)->Args({32, 112, 2});
 BENCHMARK(BM_Forward_MobileNetV2_ChannelsLast)->Apply(target);
+BENCHMARK(BM_Forward_MobileNetV2_Optimized)->Apply(grid)->Apply(target);
+BENCHMARK(BM_Forward_ResNet18_Optimized)->Apply(grid);
+BENCHMARK(BM_Forward_MobileNetV2_FlushDenormal)->Apply(target);
 BENCHMARK(BM_Forward_ResNet18_FusedBN)->Args({1, 112, 1})->Args({32, 112, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ImagesToTensor(benchmark::State& state) {

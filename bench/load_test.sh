@@ -114,8 +114,8 @@ done
 # Hot swap under load: 8 connections while the model is reloaded twice; no request may fail.
 start_server --set max_batch_size=16
 sample_rss "$server_pid" "$work/rss_swap" & sampler_pid=$!
-( sleep $((DURATION / 3 + 1)); curl -fsS -X POST "$url/admin/reload" >"$work/reload1.json";
-  sleep $((DURATION / 3)); curl -fsS -X POST "$url/admin/reload" >"$work/reload2.json" ) &
+( sleep $((DURATION / 3 + 1)); curl -fsS -H "Content-Type: application/json" -d "{}" "$url/admin/reload" >"$work/reload1.json";
+  sleep $((DURATION / 3)); curl -fsS -H "Content-Type: application/json" -d "{}" "$url/admin/reload" >"$work/reload2.json" ) &
 reloader=$!
 result="$(run_wrk 8 "$work/face_200x200.jpg")"
 wait "$reloader"

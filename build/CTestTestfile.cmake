@@ -7,4 +7,3 @@
 subdirs("src")
 subdirs("apps/faceage")
 subdirs("tests")
-subdirs("bench")

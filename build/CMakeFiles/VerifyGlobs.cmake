@@ -20,23 +20,6 @@ if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
 endif()
 
-# bench_sources at bench/CMakeLists.txt:1 (file)
-file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/bench/bench_*.cpp")
-set(OLD_GLOB
-  "/work/main/bench/bench_augment.cpp"
-  "/work/main/bench/bench_data.cpp"
-  "/work/main/bench/bench_eval.cpp"
-  "/work/main/bench/bench_face.cpp"
-  "/work/main/bench/bench_models.cpp"
-  "/work/main/bench/bench_serve.cpp"
-  "/work/main/bench/bench_train.cpp"
-  "/work/main/bench/bench_tune.cpp"
-  )
-if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
-  message("-- GLOB mismatch!")
-  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
-endif()
-
 # sources at cmake/FaceageModule.cmake:6 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/src/augment/*.cpp")
 set(OLD_GLOB

@@ -15,6 +15,7 @@
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/face/face_pipeline.hpp"
+#include "faceage/models/batchnorm.hpp"
 #include "faceage/models/bundle.hpp"
 #include "faceage/models/decode.hpp"
 #include "faceage/models/tensor_io.hpp"
@@ -105,7 +106,7 @@ struct Predictor::Impl {
     for (std::size_t start = 0; start < crops.size(); start += batch) {
       std::size_t end = std::min(crops.size(), start + static_cast<std::size_t>(batch));
       std::vector<cv::Mat> slice(crops.begin() + start, crops.begin() + end);
-      for (const auto& bundle : bundles) {
+      for (auto& bundle : bundles) {
         auto input = models::images_to_tensor(slice, bundle.preprocess).to(device);
         std::vector<models::ModelOutput> outputs{bundle.model->forward(input)};
         if (options.flip_average) outputs.push_back(bundle.model->forward(input.flip({3})));
@@ -208,7 +209,10 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
   auto paths = options.model_paths;
   if (paths.empty()) paths.push_back(default_model_path());
   for (const auto& path : paths) {
-    impl_->bundles.push_back(models::load_bundle(path, context.device));
+    auto bundle = models::load_bundle(path, context.device);
+    // BN folded into convolutions + channels-last: same outputs, several times faster on CPU.
+    models::optimize_for_inference(bundle.model);
+    impl_->bundles.push_back(std::move(bundle));
     impl_->info.paths.push_back(path);
     impl_->info.bundles.push_back(models::read_bundle_info(path));
   }

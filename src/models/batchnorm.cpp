@@ -116,4 +116,16 @@ int fuse_batchnorm_for_inference(AgeGenderModel& model) {
   return fused;
 }
 
+void optimize_for_inference(AgeGenderModel& model) {
+  model->eval();
+  fuse_batchnorm_for_inference(model);
+  torch::NoGradGuard no_grad;
+  for (auto& child : model->modules(false)) {
+    if (auto* conv = child->as<torch::nn::Conv2dImpl>()) {
+      conv->weight.set_data(conv->weight.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
+  model->set_channels_last(true);
+}
+
 }  // namespace faceage::models

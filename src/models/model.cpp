@@ -88,7 +88,8 @@ ModelOutput AgeGenderModelImpl::forward(const torch::Tensor& images) {
   FACEAGE_CHECK(images.dim() == 4 && images.size(1) == 3, ErrorCode::kInvalidArgument,
                 "model input must be [B,3,H,W], got " << images.sizes());
   ModelOutput out;
-  out.features = backbone_->forward_features(images);
+  out.features = backbone_->forward_features(channels_last_ ? images.contiguous(torch::MemoryFormat::ChannelsLast)
+                                                            : images);
   auto hidden = dropout_->forward(out.features);
   if (options_.age_head == AgeHeadKind::kRegression) {
     out.age = age_head_->forward(hidden).squeeze(1);

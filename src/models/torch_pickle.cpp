@@ -367,6 +367,11 @@ class Unpickler {
       if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
         return rebuild_tensor(args);
       }
+      // LibTorch's own pickler (torch::pickle_save) tags containers with their TorchScript type.
+      if (name == "torch.jit._pickle.restore_type_tag" || name.rfind("torch.jit._pickle.build_", 0) == 0) {
+        if (args.items.empty()) malformed("bad " + name + " arguments");
+        return args.items[0];
+      }
       if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
         if (args.items.empty() || args.items[0]->kind != PyValue::Kind::kTensor) malformed("bad _rebuild_parameter");
         return args.items[0];

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
@@ -11,23 +12,52 @@
 namespace faceage::serve {
 
 // Face pipelines are not thread-safe and can be large (dlib's landmark model is ~100 MB each), so
-// at most `limit` exist; HTTP workers beyond that wait for one (which also bounds CPU use).
+// at most `limit` exist; HTTP workers beyond that queue for one. Hand-off is first come, first
+// served: a worker that releases a pipeline and comes straight back with its next keep-alive
+// request must not barge ahead of others (that starves some requests for seconds under load).
 struct ServedModel::PipelinePool {
   face::FacePipelineOptions options;
   std::size_t limit = 1;
   std::size_t created = 0;
   std::mutex mutex;
-  std::condition_variable available;
   std::vector<std::unique_ptr<face::FacePipeline>> idle;
+  struct Waiter {
+    std::condition_variable ready;
+    std::unique_ptr<face::FacePipeline> pipeline;
+    bool may_create = false;  // handed the right to build one (a build failed and freed a slot)
+  };
+  std::deque<Waiter*> waiters;
 
   std::unique_ptr<face::FacePipeline> acquire() {
     std::unique_lock<std::mutex> lock(mutex);
-    available.wait(lock, [&] { return !idle.empty() || created < limit; });
-    if (!idle.empty()) {
+    if (waiters.empty() && !idle.empty()) {
       auto pipeline = std::move(idle.back());
       idle.pop_back();
       return pipeline;
     }
+    if (waiters.empty() && created < limit) return create(lock);
+    Waiter waiter;
+    waiters.push_back(&waiter);
+    waiter.ready.wait(lock, [&] { return waiter.pipeline != nullptr || waiter.may_create; });
+    if (waiter.pipeline) return std::move(waiter.pipeline);
+    return create(lock);
+  }
+
+  void release(std::unique_ptr<face::FacePipeline> pipeline) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!waiters.empty()) {
+      Waiter* next = waiters.front();
+      waiters.pop_front();
+      next->pipeline = std::move(pipeline);
+      next->ready.notify_one();
+      return;
+    }
+    idle.push_back(std::move(pipeline));
+  }
+
+ private:
+  // Called with the lock held and a free slot; builds outside the lock.
+  std::unique_ptr<face::FacePipeline> create(std::unique_lock<std::mutex>& lock) {
     ++created;
     lock.unlock();
     try {
@@ -35,16 +65,14 @@ struct ServedModel::PipelinePool {
     } catch (...) {
       lock.lock();
       --created;
-      available.notify_one();
+      if (!waiters.empty()) {  // let the next waiter try (and report its own error)
+        Waiter* next = waiters.front();
+        waiters.pop_front();
+        next->may_create = true;
+        next->ready.notify_one();
+      }
       throw;
     }
-  }
-  void release(std::unique_ptr<face::FacePipeline> pipeline) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      idle.push_back(std::move(pipeline));
-    }
-    available.notify_one();
   }
 };
 

@@ -176,6 +176,7 @@ struct Server::Impl {
       try {
         if (needs_auth) authorize(req);
         handler(req, res, state);
+        if (res.status == -1) res.status = 200;  // set_content() leaves it to httplib
       } catch (const HttpError& e) {
         send_json(res, e.status, error_body(e.code, e.message));
         if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"faceage\"");
@@ -617,6 +618,9 @@ Server::Server(const ServeOptions& options, const Context& context) : impl_(std:
   http.set_read_timeout(options.read_timeout_s, 0);
   http.set_write_timeout(options.write_timeout_s, 0);
   http.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  // httplib closes a keep-alive connection after 5 requests by default; reconnecting costs more
+  // than the request under load. 100 still lets connections rotate over the thread pool.
+  http.set_keep_alive_max_count(100);
   impl_->add_routes();
   impl_->add_error_handler();
 }

@@ -163,8 +163,11 @@ class MeanVarianceLoss final : public AgeLoss {
     auto ce = -log_p.gather(1, index.unsqueeze(1)).squeeze(1);
     auto p = log_p.exp();
     auto k = bin_ages(bins, o_.min_age, log_p);
+    // var = E[(k − c)²] − (mean − c)² with c the bins' centre: two matrix-vector products and no
+    // [B, bins] temporaries; the shift keeps the cancellation small (|k − c| <= bins / 2).
+    const double centre = o_.min_age + 0.5 * static_cast<double>(bins - 1);
     auto mean = torch::mv(p, k);
-    auto variance = (p * (k.unsqueeze(0) - mean.unsqueeze(1)).square()).sum(1);
+    auto variance = torch::mv(p, (k - centre).square()) - (mean - centre).square();
     return ce + (0.5 * o_.mean_weight) * (mean - y).square() + o_.variance_weight * variance;
   }
 

@@ -77,7 +77,7 @@ train:
   batch_size: 64
   eval_batch_size: 128
   batchnorm: train       # train | freeze | reestimate (for folded-BN checkpoints)
-  bn_reestimate_batches: 16
+  bn_reestimate_batches: 8
   freeze_backbone_epochs: 0
   checkpoint_every_steps: 0   # > 0: also checkpoint mid-epoch every N steps
   flip_eval: true        # validation with horizontal-flip averaging, as predict does
@@ -323,6 +323,17 @@ struct RunState {
 
 double json_or_nan(double value) { return std::isfinite(value) ? value : NAN; }
 
+// Channels-last convolution weights and inputs: this LibTorch's depthwise convolutions are many
+// times faster in that layout on CPU (bench/README.md, models). set_data keeps tensor identity, so
+// the optimizer's references stay valid.
+void use_channels_last(models::AgeGenderModel& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : model->parameters()) {
+    if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  model->set_channels_last(true);
+}
+
 }  // namespace
 
 TrainSummary train(const Config& user_config, const std::string& run_dir_arg, const Context& context,
@@ -418,6 +429,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       torch::serialize::InputArchive archive;
       archive.load_from((state_dir / state.checkpoint).string(), device);
       model->load(archive);
+      use_channels_last(model);
       torch::serialize::InputArchive optimizer_archive;
       archive.read("optimizer", optimizer_archive);
       optimizer->load(optimizer_archive);
@@ -452,6 +464,8 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     if (logger) logger->info("re-estimated BatchNorm statistics on {} batches", used);
   }
   state.bn_prepared = true;
+  // After BN re-estimation: its statistics recording is slow on channels-last tensors.
+  use_channels_last(model);
 
   // Writes tensors to a new checkpoint file, then points trainer.json at it (both atomic), so a
   // kill at any moment leaves a consistent pair; older checkpoint files are removed afterwards.

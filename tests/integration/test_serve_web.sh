@@ -15,8 +15,18 @@ port="$(free_port)"
 SERVER_PID=$!
 wait_for "http://127.0.0.1:$port/ping" 30 || { cat "$WORK/server.err"; exit 1; }
 
-# The page fetches "#image=data:..." and handles it exactly like a chosen or dropped file.
-url="http://127.0.0.1:$port/#image=data:image/png;base64,$(base64 -w0 "$photo")"
+# The page fetches "#image=data:..." and handles it exactly like a chosen or dropped file. A
+# command-line argument holds at most 128 KiB, so the photo travels as a compact JPEG.
+/usr/bin/python3 - "$photo" "$WORK/photo.jpg" <<'PYEOF'
+import sys
+from PIL import Image
+image = Image.open(sys.argv[1]).convert("RGB")
+for quality in (85, 70, 50):
+    image.save(sys.argv[2], quality=quality)
+    if len(open(sys.argv[2], "rb").read()) < 90_000:
+        break
+PYEOF
+url="http://127.0.0.1:$port/#image=data:image/jpeg;base64,$(base64 -w0 "$WORK/photo.jpg")"
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
        --disable-component-update --disable-sync --disable-dev-shm-usage --hide-scrollbars
        --user-data-dir="$WORK/profile" --virtual-time-budget=30000 --window-size=960,900)

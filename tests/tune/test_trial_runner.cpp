@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "faceage/core/error.hpp"
 #include "support/temp_dir.hpp"
@@ -49,8 +51,15 @@ TEST(TrialRunner, SubprocessExitStatusLogAndTermination) {
   EXPECT_EQ(line, "hello");
 
   // A child that ignores SIGTERM is killed after the grace period.
-  auto stubborn = Subprocess::spawn({"sh", "-c", "trap '' TERM; sleep 30"}, "", tmp.file("log2"));
+  auto stubborn = Subprocess::spawn({"sh", "-c", "trap '' TERM; echo ready; sleep 30"}, "", tmp.file("log2"));
   EXPECT_TRUE(stubborn.running());
+  // Wait until the trap is installed: a SIGTERM before that would end the shell normally.
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream ready(tmp.file("log2"));
+    std::string first;
+    if (std::getline(ready, first) && first == "ready") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(stubborn.terminate(0.2), 128 + 9);
 
   EXPECT_THROW(Subprocess::spawn({"/nonexistent/faceage-trial"}, "", tmp.file("log3")), Error);

@@ -9,7 +9,10 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "commands/commands.hpp"
+#include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/core/progress.hpp"
 #include "faceage/data/csv.hpp"
@@ -47,12 +50,12 @@ class RecordWriter {
       file_.open(temp_);
       if (!file_) throw Error(ErrorCode::kIo, "cannot write '" + path + "'", "check the directory exists and is writable");
     }
-    if (format_ == "csv") out() << data::format_csv_row(infer::prediction_csv_header()) << "\n";
+    if (format_ == "csv") out() << data::csv_line(infer::prediction_csv_header());
     if (format_ == "json") out() << "[";
   }
   void write(const infer::ImagePrediction& prediction) {
     if (format_ == "csv") {
-      for (const auto& row : infer::to_csv_rows(prediction)) out() << data::format_csv_row(row) << "\n";
+      for (const auto& row : infer::to_csv_rows(prediction)) out() << data::csv_line(row);
     } else if (format_ == "table") {
       write_table(prediction);
     } else {

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
 #include "commands/commands.hpp"
 #include "faceage/core/check.hpp"
 #include "faceage/core/config.hpp"

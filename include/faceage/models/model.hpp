@@ -83,10 +83,13 @@ class AgeGenderModelImpl : public torch::nn::Module {
   void train(bool on = true) override;
   void set_frozen_batchnorm(bool frozen) { frozen_batchnorm_ = frozen; }
   bool frozen_batchnorm() const { return frozen_batchnorm_; }
+  // Convert inputs to channels-last memory format in forward (set by optimize_for_inference).
+  void set_channels_last(bool on) { channels_last_ = on; }
 
  private:
   ModelOptions options_;
   bool frozen_batchnorm_ = false;
+  bool channels_last_ = false;
   BackbonePtr backbone_;
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear age_head_{nullptr};
