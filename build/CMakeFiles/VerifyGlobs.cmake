@@ -262,6 +262,7 @@ endif()
 # integration_scripts at tests/CMakeLists.txt:14 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/integration/test_*.sh")
 set(OLD_GLOB
+  "/work/main/tests/integration/test_predict.sh"
   "/work/main/tests/integration/test_serve_sagemaker.sh"
   "/work/main/tests/integration/test_serve_web.sh"
   "/work/main/tests/integration/test_train_resume.sh"

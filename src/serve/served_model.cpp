@@ -3,6 +3,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
+#include <thread>
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
@@ -106,7 +108,29 @@ ServedModel::ServedModel(const ServedModelOptions& options, const Context& conte
   if (!predictor_options.yunet_model.empty()) face_options.detector_options.model_path = predictor_options.yunet_model;
   face_options.selection = predictor_options.all_faces ? face::FaceSelection::kAll : face::FaceSelection::kLargest;
   pipelines_->limit = static_cast<std::size_t>(options.face_workers > 0 ? options.face_workers : std::max(1, context.threads));
-  pipelines_->release(pipelines_->acquire());  // build one now: a bad detector fails here, not on a request
+  // Build every pipeline now, in parallel: a bad detector fails here rather than on a request, and
+  // no request waits seconds for a detector (dlib's landmark model) to load under load.
+  {
+    std::vector<std::unique_ptr<face::FacePipeline>> built(pipelines_->limit);
+    std::vector<std::exception_ptr> errors(pipelines_->limit);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < built.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          built[i] = pipelines_->acquire();
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (auto& pipeline : built) {
+      if (pipeline) pipelines_->release(std::move(pipeline));
+    }
+    for (const auto& error : errors) {
+      if (error) std::rethrow_exception(error);
+    }
+  }
 
   genders_ = {"male", "female"};
   if (first.contains("labels") && first["labels"].contains("genders") && first["labels"]["genders"].is_array()) {

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -71,13 +72,24 @@ std::optional<infer::PredictionError> whole_request_error(const std::vector<infe
 
 }  // namespace
 
+// httplib listens with a backlog of 5: a burst of new connections (a load balancer warming up,
+// 8 clients connecting at once) overflows it and the dropped SYNs are retried after 1 s, 3 s...
+// Linux lets listen() be called again on a listening socket to raise the backlog.
+class HttpServer : public httplib::Server {
+ public:
+  void raise_backlog(int backlog) {
+    const auto socket = svr_sock_.load();
+    if (socket != INVALID_SOCKET) ::listen(socket, backlog);
+  }
+};
+
 struct Server::Impl {
   ServeOptions options;
   Context context;
   std::string token;
   MetricsRegistry metrics;
   AccessLog access_log;
-  httplib::Server http;
+  HttpServer http;
   std::thread listen_thread;
   std::atomic<bool> started{false};
   std::atomic<bool> listen_done{false};
@@ -645,6 +657,7 @@ int Server::start() {
                   "cannot listen on " << o.host << ":" << o.port << " (in use, or not an address of this machine?)");
     port_ = o.port;
   }
+  http.raise_backlog(1024);
   impl_->started = true;
   // The socket is listening once bound; connections queue until the accept loop runs.
   impl_->listen_thread = std::thread([this] {

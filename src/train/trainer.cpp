@@ -413,6 +413,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                   "no tensor of " << pretrained << " matched " << model_options.arch << "'s parameters");
   }
   model->to(device);
+  use_channels_last(model);
   if (settings.batchnorm == "freeze") models::set_batchnorm_frozen(*model, true);
 
   auto optimizer = make_optimizer(
@@ -464,8 +465,6 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     if (logger) logger->info("re-estimated BatchNorm statistics on {} batches", used);
   }
   state.bn_prepared = true;
-  // After BN re-estimation: its statistics recording is slow on channels-last tensors.
-  use_channels_last(model);
 
   // Writes tensors to a new checkpoint file, then points trainer.json at it (both atomic), so a
   // kill at any moment leaves a consistent pair; older checkpoint files are removed afterwards.

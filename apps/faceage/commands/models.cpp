@@ -83,6 +83,34 @@ void add_models_command(CLI::App& app, CliState& state) {
     }
     state.exit_code = report.complete() ? 0 : kExitPartialFailure;
   });
+
+  // An untrained bundle (seeded random weights): for smoke tests and for checking a deployment
+  // end to end before a trained model exists. Its answers are meaningless, and its metadata says so.
+  auto create_args = std::make_shared<models::ModelOptions>();
+  auto create_out = std::make_shared<std::string>();
+  auto create_size = std::make_shared<int>(112);
+  auto create_head = std::make_shared<std::string>("distribution");
+  auto* create = cmd->add_subcommand("create", "write an UNTRAINED bundle with random weights (tests, smoke checks)");
+  create->add_option("--arch", create_args->arch, "backbone name (faceage models list)");
+  create->add_option("--age-head", *create_head, "distribution or regression");
+  create->add_option("--input-size", *create_size, "model input size in pixels")->check(CLI::Range(16, 1024));
+  create->add_option("-o,--out", *create_out, "bundle file to write")->required();
+  create->callback([&state, create_args, create_out, create_size, create_head] {
+    Context context = state.make_context();
+    models::configure_runtime(context);
+    models::Bundle bundle;
+    bundle.model_options = *create_args;
+    bundle.model_options.age_head = models::parse_age_head(*create_head);
+    bundle.preprocess.input_size = *create_size;
+    bundle.metadata = {{"name", "untrained-" + create_args->arch},
+                       {"untrained", true},
+                       {"note", "random weights from `faceage models create`: answers are meaningless"}};
+    bundle.model = models::create_model(bundle.model_options);
+    bundle.model->eval();
+    models::save_bundle(bundle, *create_out);
+    std::cout << "wrote untrained " << create_args->arch << " bundle to " << *create_out << "\n";
+    state.exit_code = 0;
+  });
 }
 
 }  // namespace faceage::cli

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `faceage predict` end to end on the public-domain astronaut photo and on the bad-input corpus,
+# with a bundle the test builds (untrained: this checks the pipeline and the records, not accuracy).
+set -euo pipefail
+bin=${FACEAGE_BIN:?}; src=${FACEAGE_SOURCE_DIR:?}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+fx="$src/tests/fixtures"
+"$bin" -q models create --arch mobilenet_v2 --input-size 64 --out "$work/test.fab" > /dev/null
+
+# One face on the astronaut; the CSV header is exactly the documented one; --annotate writes a picture.
+"$bin" -q predict --model "$work/test.fab" --format csv --annotate "$work/annotated" "$fx/astronaut.png" > "$work/one.csv"
+head -1 "$work/one.csv" | grep -qx 'file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,error'
+[ "$(wc -l < "$work/one.csv")" = 2 ] || { echo "expected one face on the astronaut"; cat "$work/one.csv"; exit 1; }
+/usr/bin/python3 - "$work/one.csv" <<'PY'
+import csv, sys
+row = next(csv.DictReader(open(sys.argv[1])))
+assert row["error"] == "", row
+x, y, w, h = (float(row[k]) for k in "xywh")
+# The astronaut's face is around (180-270, 80-175) in the 512x512 photo.
+assert 150 < x + w / 2 < 300 and 60 < y + h / 2 < 200, row
+age, low, high = float(row["age"]), float(row["age_low"]), float(row["age_high"])
+assert 0 <= low <= age <= high <= 100, row
+assert row["gender"] in ("male", "female") and 0.5 <= float(row["gender_prob"]) <= 1, row
+PY
+ls "$work/annotated"/astronaut*.jpg > /dev/null
+
+# A batch with bad inputs: every file gets records, failures carry an error, the batch goes on,
+# and the exit code says some files failed (1).
+set +e
+"$bin" -q predict --model "$work/test.fab" --format jsonl "$fx/bad" "$fx/bad/quadrants.gif" "$fx/no_face" "$fx/faces/group.jpg" "$fx/astronaut.png" > "$work/batch.jsonl"
+status=$?
+set -e
+[ "$status" = 1 ] || { echo "expected exit code 1 for a batch with failures, got $status"; exit 1; }
+/usr/bin/python3 - "$work/batch.jsonl" "$fx" <<'PY'
+import json, os, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+by_file = {}
+for r in records:
+    by_file.setdefault(os.path.basename(r["file"]), []).append(r)
+def error_of(name):
+    rs = by_file[name]
+    assert len(rs) == 1 and rs[0]["error"], (name, rs)
+    return rs[0]["error_code"]
+assert error_of("empty.jpg") == "unreadable_image"
+assert error_of("truncated.jpg") == "unreadable_image"
+assert error_of("random_bytes.jpg") == "unreadable_image"
+assert error_of("huge_dims.png") == "too_large"
+assert error_of("huge_dims.jpg") == "too_large"
+assert error_of("quadrants.gif") == "unsupported_media_type"
+assert error_of("rocket.jpg") == "no_face"
+assert len(by_file["group.jpg"]) >= 2 and all(r["error"] is None for r in by_file["group.jpg"]), by_file["group.jpg"]
+assert by_file["astronaut.png"][0]["error"] is None
+# Every input file produced at least one record.
+expected = set(os.listdir(os.path.join(sys.argv[2], "bad")))
+missing = [f for f in expected if f not in by_file and not f.endswith(".py")]
+assert not missing, missing
+print(f"{len(records)} records from {len(by_file)} files")
+PY
