@@ -176,30 +176,12 @@ struct Predictor::Impl {
   }
 };
 
-namespace {
-ImagePrediction failed(const std::string& source, ErrorCode code, const std::string& message) {
+ImagePrediction failed_prediction(const std::string& source, ErrorCode code, const std::string& message) {
   ImagePrediction prediction;
   prediction.source = source;
   prediction.error = PredictionError{code, message};
   return prediction;
 }
-
-// Runs `work`, turning any failure into a per-image error record (bad input never ends a batch).
-template <class Work>
-ImagePrediction guarded(const std::string& source, Work&& work) {
-  try {
-    return work();
-  } catch (const Error& e) {
-    return failed(source, e.code(), e.full_message());
-  } catch (const cv::Exception& e) {
-    return failed(source, ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what());
-  } catch (const std::bad_alloc&) {
-    return failed(source, ErrorCode::kTooLarge, source + ": out of memory while processing the image");
-  } catch (const std::exception& e) {
-    return failed(source, ErrorCode::kInternal, source + ": " + e.what());
-  }
-}
-}  // namespace
 
 Predictor::Predictor(const PredictorOptions& options, const Context& context) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
@@ -246,7 +228,7 @@ std::vector<CropAnswer> Predictor::predict_crops(const std::vector<cv::Mat>& ali
 }
 
 ImagePrediction Predictor::predict_image(const cv::Mat& rgb, const std::string& source) {
-  return guarded(source, [&] {
+  return guard_prediction(source, [&] {
     std::vector<cv::Mat> crops;
     auto prediction = impl_->locate_faces(rgb, source, crops);
     auto answers = impl_->run_models(crops);
@@ -256,14 +238,14 @@ ImagePrediction Predictor::predict_image(const cv::Mat& rgb, const std::string& 
 }
 
 ImagePrediction Predictor::predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source) {
-  return guarded(source, [&] {
+  return guard_prediction(source, [&] {
     auto decoded = data::decode_image(data, size, impl_->options.decode, source);
     return predict_image(decoded.rgb, source);
   });
 }
 
 ImagePrediction Predictor::predict_file(const std::string& path) {
-  return guarded(path, [&] {
+  return guard_prediction(path, [&] {
     auto decoded = data::read_image(path, impl_->options.decode);
     return predict_image(decoded.rgb, path);
   });
@@ -286,7 +268,7 @@ std::vector<ImagePrediction> Predictor::predict_files(const std::vector<std::str
     auto work = [&] {
       for (std::size_t i = next++; i < count; i = next++) {
         const auto& path = paths[start + i];
-        located[i] = guarded(path, [&] {
+        located[i] = guard_prediction(path, [&] {
           auto decoded = data::read_image(path, impl_->options.decode);
           return impl_->locate_faces(decoded.rgb, path, crops[i]);
         });
@@ -306,7 +288,7 @@ std::vector<ImagePrediction> Predictor::predict_files(const std::vector<std::str
       answers = impl_->run_models(all_crops);
     } catch (const Error& e) {
       for (auto& prediction : located) {
-        if (prediction.ok()) prediction = failed(prediction.source, e.code(), e.full_message());
+        if (prediction.ok()) prediction = failed_prediction(prediction.source, e.code(), e.full_message());
       }
     }
     std::size_t offset = 0;

@@ -78,15 +78,6 @@ struct ServedModel::PipelinePool {
   }
 };
 
-namespace {
-infer::ImagePrediction failed(const std::string& source, ErrorCode code, const std::string& message) {
-  infer::ImagePrediction prediction;
-  prediction.source = source;
-  prediction.error = infer::PredictionError{code, message};
-  return prediction;
-}
-}  // namespace
-
 ServedModel::ServedModel(const ServedModelOptions& options, const Context& context)
     : pipelines_(std::make_unique<PipelinePool>()) {
   validate(options.batching);
@@ -183,23 +174,6 @@ infer::ImagePrediction ServedModel::predict_bytes(const std::uint8_t* data, std:
   return std::move(predict({ImageBytes{data, size, source}}).front());
 }
 
-namespace {
-// Runs `work`, turning any failure into a per-image error (bad input never fails a request).
-template <class Work>
-infer::ImagePrediction guarded(const std::string& source, Work&& work) {
-  try {
-    return work();
-  } catch (const Error& e) {
-    return failed(source, e.code(), e.full_message());
-  } catch (const cv::Exception& e) {
-    return failed(source, ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what());
-  } catch (const std::bad_alloc&) {
-    return failed(source, ErrorCode::kTooLarge, source + ": out of memory while processing the image");
-  } catch (const std::exception& e) {
-    return failed(source, ErrorCode::kInternal, source + ": " + e.what());
-  }
-}
-}  // namespace
 
 std::vector<infer::ImagePrediction> ServedModel::predict(const std::vector<ImageBytes>& images, ImageTimings* timings,
                                                          std::vector<cv::Mat>* rgbs) {
@@ -212,7 +186,7 @@ std::vector<infer::ImagePrediction> ServedModel::predict(const std::vector<Image
   for (std::size_t i = 0; i < images.size(); ++i) {
     const auto& image = images[i];
     const std::size_t before = crops.size();
-    predictions.push_back(guarded(image.source, [&] {
+    predictions.push_back(infer::guard_prediction(image.source, [&] {
       auto decoded = data::decode_image(image.data, image.size, decode_, image.source);
       auto prediction = locate(decoded.rgb, image.source, crops);
       if (rgbs) (*rgbs)[i] = std::move(decoded.rgb);
@@ -230,7 +204,7 @@ std::vector<infer::ImagePrediction> ServedModel::predict(const std::vector<Image
     const Error* error = dynamic_cast<const Error*>(&e);
     for (auto& prediction : predictions) {
       if (prediction.ok() && !prediction.faces.empty()) {
-        prediction = failed(prediction.source, error ? error->code() : ErrorCode::kInternal,
+        prediction = infer::failed_prediction(prediction.source, error ? error->code() : ErrorCode::kInternal,
                             error ? error->full_message() : std::string(e.what()));
       }
     }

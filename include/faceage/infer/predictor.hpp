@@ -4,7 +4,9 @@
 // Torch stays out of this header (pimpl), so shells that include it compile fast.
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <new>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +99,26 @@ class Predictor {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A record for an image that failed with `code`.
+ImagePrediction failed_prediction(const std::string& source, ErrorCode code, const std::string& message);
+
+// Runs `work` (returning an ImagePrediction), turning any failure into a per-image error record, so
+// bad input never ends a batch or a request. Shared by the predictor and the server.
+template <class Work>
+ImagePrediction guard_prediction(const std::string& source, Work&& work) {
+  try {
+    return work();
+  } catch (const Error& e) {
+    return failed_prediction(source, e.code(), e.full_message());
+  } catch (const cv::Exception& e) {
+    return failed_prediction(source, ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what());
+  } catch (const std::bad_alloc&) {
+    return failed_prediction(source, ErrorCode::kTooLarge, source + ": out of memory while processing the image");
+  } catch (const std::exception& e) {
+    return failed_prediction(source, ErrorCode::kInternal, source + ": " + e.what());
+  }
+}
 
 // Where the default model lives: $FACEAGE_MODEL, else the first existing of
 // <exe dir>/models/default.fab, <exe dir>/../models/default.fab, <exe dir>/../share/faceage/models/default.fab.
