@@ -1,1 +1,0 @@
-set(  test_core_TESTS)
