@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "faceage/models/model.hpp"
 #include "faceage/train/ema.hpp"
 #include "faceage/train/losses.hpp"
 #include "faceage/train/optim.hpp"
@@ -71,6 +72,45 @@ void BM_ScheduleStep(benchmark::State& state) {
   for (auto _ : state) schedule->on_step(++step % 100000);
 }
 BENCHMARK(BM_ScheduleStep);
+
+// One optimiser step of MobileNetV2 with both heads: forward, loss, backward, AdamW step.
+// Args: batch, input size, channels-last (0/1), torch threads. Compare with bench/train_step_torch.py.
+void BM_TrainStep(benchmark::State& state) {
+  torch::manual_seed(0);
+  const int64_t batch = state.range(0), size = state.range(1);
+  const bool channels_last = state.range(2) != 0;
+  torch::set_num_threads(static_cast<int>(state.range(3)));
+  models::ModelOptions mo;
+  auto model = models::create_model(mo);
+  model->train();
+  auto memory_format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  for (auto& p : model->parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(memory_format));
+  train::OptimizerOptions o;
+  o.name = "adamw";
+  auto optimizer = train::make_optimizer(o, train::backbone_head_groups(model->backbone_parameters(), model->head_parameters(), o));
+  train::LossOptions lo;
+  lo.age = "dldl";
+  train::MultiTaskLoss loss(lo);
+  auto images = torch::randn({batch, 3, size, size}).contiguous(memory_format);
+  train::Targets targets;
+  targets.age = torch::rand({batch}) * 90;
+  targets.gender = torch::randint(0, 2, {batch}, torch::kLong);
+  for (auto _ : state) {
+    optimizer->zero_grad();
+    auto r = loss(model->forward(images), targets);
+    r.total.backward();
+    optimizer->step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_TrainStep)
+    ->Args({64, 112, 1, 2})
+    ->Args({64, 112, 0, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true);
 
 }  // namespace
 

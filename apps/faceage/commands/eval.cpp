@@ -2,12 +2,21 @@
 // manifest and optionally writes a report folder. A thin shell over faceage::eval.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <iostream>
 #include <memory>
 
 #include "commands/commands.hpp"
+#include "faceage/core/check.hpp"
 #include "faceage/core/error.hpp"
+#include "faceage/core/fs.hpp"
+#include "faceage/core/progress.hpp"
 #include "faceage/core/strings.hpp"
+#include "faceage/data/csv.hpp"
+#include "faceage/data/manifest.hpp"
+#include "faceage/infer/predictor.hpp"
+#include "faceage/models/tensor_io.hpp"
 #include "faceage/eval/report.hpp"
 #include "faceage/eval/score.hpp"
 
@@ -20,6 +29,44 @@ std::string f2(double v, const char* format = "%.2f") {
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
+// Runs the model(s) on the manifest's images (largest face of each, as a labelled crop holds one
+// person) and writes a `faceage predict --format csv` file whose `file` column is the manifest's own
+// relative path, so scoring matches rows exactly.
+void predict_manifest(const std::vector<std::string>& models, const std::string& manifest_csv,
+                      const std::string& split, bool flip_average, const std::string& out_csv,
+                      const CliState& state) {
+  const data::Manifest manifest = data::read_manifest(manifest_csv);
+  std::vector<std::string> paths;
+  std::map<std::string, std::string> file_of_path;
+  for (const auto& row : manifest.rows) {
+    if (!split.empty() && row.split != split) continue;
+    const std::string path = data::resolved_path(manifest, row);
+    if (file_of_path.emplace(path, row.file).second) paths.push_back(path);
+  }
+  FACEAGE_CHECK(!paths.empty(), ErrorCode::kInvalidArgument,
+                manifest_csv + ": no rows" + (split.empty() ? std::string() : " in split '" + split + "'"));
+  Context context = state.make_context();
+  models::configure_runtime(context);
+  infer::PredictorOptions options;
+  options.model_paths = models;
+  options.all_faces = false;
+  options.flip_average = flip_average;
+  infer::Predictor predictor(options, context);
+  std::string text = data::csv_line(infer::prediction_csv_header());
+  ProgressBar progress({.label = "eval", .total = static_cast<std::int64_t>(paths.size()),
+                        .force = state.quiet ? 0 : -1, .unit = "img"});
+  std::int64_t done = 0;
+  predictor.predict_files(paths, [&](const infer::ImagePrediction& prediction) {
+    for (auto row : infer::to_csv_rows(prediction)) {
+      row[0] = file_of_path.at(prediction.source);
+      text += data::csv_line(row);
+    }
+    progress.update(++done);
+  });
+  progress.finish();
+  write_file_atomic(out_csv, text);
+}
+
 std::string pct(double v) { return std::isfinite(v) ? f2(100 * v, "%.1f") + "%" : "-"; }
 
 void print_summary(const eval::ScoreResult& s, std::ostream& out) {
@@ -66,9 +113,9 @@ void print_summary(const eval::ScoreResult& s, std::ostream& out) {
 
 void add_eval_command(CLI::App& app, CliState& state) {
   struct Flags {
-    std::string predictions, data, report, training_log, model, split;
-    std::vector<std::string> map;
-    bool no_basename = false;
+    std::string predictions, data, report, training_log, split;
+    std::vector<std::string> map, models;
+    bool no_basename = false, no_flip = false;
     int worst = 24;
   };
   auto flags = std::make_shared<Flags>();
@@ -84,17 +131,27 @@ void add_eval_command(CLI::App& app, CliState& state) {
   cmd->add_option("--worst", flags->worst, "thumbnails of the largest errors in the report (0: none)")
       ->check(CLI::Range(0, 200));
   cmd->add_flag("--no-basename", flags->no_basename, "match files by relative path only, never by file name");
-  // Slot for running a model directly; the predictor wiring replaces this.
-  cmd->add_option("--model", flags->model, "model bundle to run on the manifest (not yet: use --predictions)");
+  cmd->add_option("-m,--model", flags->models,
+                  "run these bundle(s) on the manifest's images (several: an ensemble) instead of --predictions");
+  cmd->add_flag("--no-flip", flags->no_flip, "with --model: no test-time flip averaging");
   cmd->callback([flags, &state] {
-    if (!flags->model.empty()) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "running a model needs the predictor: use faceage predict ... then --predictions",
-                  "faceage predict --model " + flags->model + " ... --out pred.csv; faceage eval --predictions "
-                  "pred.csv --data " + flags->data);
+    bool temp_predictions = false;
+    if (!flags->models.empty()) {
+      if (!flags->predictions.empty()) {
+        throw Error(ErrorCode::kInvalidArgument, "give either --model or --predictions, not both",
+                    "--model runs the bundle and scores its answers; --predictions scores a CSV made earlier");
+      }
+      // The answers are kept in the report folder; without one they go to a temp file removed after.
+      temp_predictions = flags->report.empty();
+      flags->predictions =
+          temp_predictions
+              ? temp_path_beside((std::filesystem::temp_directory_path() / "faceage-eval-predictions.csv").string())
+              : flags->report + "/model_predictions.csv";
+      if (!flags->report.empty()) std::filesystem::create_directories(flags->report);
+      predict_manifest(flags->models, flags->data, flags->split, !flags->no_flip, flags->predictions, state);
     }
     if (flags->predictions.empty()) {
-      throw Error(ErrorCode::kInvalidArgument, "faceage eval needs --predictions PRED.csv",
+      throw Error(ErrorCode::kInvalidArgument, "faceage eval needs --predictions PRED.csv or --model BUNDLE",
                   "write one with faceage predict, or give any CSV with file and age columns");
     }
     eval::ScoreOptions options;
@@ -104,6 +161,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
     options.match.split = flags->split;
     options.match.basename_fallback = !flags->no_basename;
     const eval::ScoreResult s = eval::score_predictions(flags->predictions, flags->data, options);
+    if (temp_predictions) std::filesystem::remove(flags->predictions);
     if (s.match.records.empty()) {
       throw Error(ErrorCode::kInvalidArgument,
                   "no prediction could be scored: " + std::to_string(s.match.matched) + " of " +
@@ -122,6 +180,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
       report.worst_count = flags->worst;
       report.source = eval::to_json(s.match);
       report.source["predictions"] = flags->predictions;
+      if (!flags->models.empty()) report.source["models"] = flags->models;
       report.source["manifest"] = flags->data;
       if (!flags->split.empty()) report.source["split"] = flags->split;
       const eval::ReportResult r = eval::write_report(s.metrics, s.match.records, report, flags->report);
