@@ -12,7 +12,7 @@ int CsvTable::column(const std::string& name) const {
   return -1;
 }
 
-CsvTable parse_csv(std::string_view text, const std::string& source) {
+CsvTable parse_csv(std::string_view text, const std::string& source, const CsvParseOptions& options) {
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   CsvTable table;
   std::vector<std::string> record;
@@ -35,7 +35,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
       if (table.header.empty()) {
         table.header = std::move(record);
       } else {
-        if (record.size() != table.header.size()) {
+        if (!options.ragged_rows && record.size() != table.header.size()) {
           throw Error(ErrorCode::kInvalidArgument,
                       source + " line " + std::to_string(record_line) + ": " + std::to_string(record.size()) +
                           " fields where the header has " + std::to_string(table.header.size()),

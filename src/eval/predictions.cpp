@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <unordered_map>
 
-#include "eval/csv_text.hpp"
+#include "faceage/data/csv.hpp"
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/core/strings.hpp"
@@ -99,11 +99,10 @@ void ColumnMap::set(const std::string& assignment) {
 }
 
 PredictionsTable parse_predictions_csv(const std::string& text, const ColumnMap& columns, const std::string& source) {
-  CsvReader reader(text);
+  const data::CsvTable csv = data::parse_csv(text, source, {.ragged_rows = true});
   PredictionsTable table;
-  std::vector<std::string> fields;
-  FACEAGE_CHECK(reader.next(fields), ErrorCode::kInvalidArgument, source << ": empty CSV, expected a header row");
-  for (auto& f : fields) table.columns.push_back(trim(f));
+  FACEAGE_CHECK(!csv.header.empty(), ErrorCode::kInvalidArgument, source << ": empty CSV, expected a header row");
+  for (const auto& f : csv.header) table.columns.push_back(trim(f));
 
   auto find = [&](const std::string& name) -> int {
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
@@ -123,10 +122,10 @@ PredictionsTable parse_predictions_csv(const std::string& text, const ColumnMap&
   const int c_gender = find(columns.gender), c_gprob = find(columns.gender_prob);
   const int c_fprob = find(columns.female_prob), c_error = find(columns.error);
 
-  while (reader.next(fields)) {
-    if (fields.size() == 1 && trim(fields[0]).empty()) continue;  // blank line
+  for (std::size_t r = 0; r < csv.rows.size(); ++r) {
+    const std::vector<std::string>& fields = csv.rows[r];
     PredictionRow row;
-    row.line = reader.record_line();
+    row.line = csv.row_lines[r];
     auto get = [&](int c) -> const std::string& {
       static const std::string kEmpty;
       return (c >= 0 && static_cast<std::size_t>(c) < fields.size()) ? fields[static_cast<std::size_t>(c)] : kEmpty;

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "eval/csv_text.hpp"
+#include "faceage/data/csv.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/core/fs.hpp"
 
@@ -85,7 +85,7 @@ std::string records_csv(const std::vector<EvalRecord>& records) {
     const double err = r.pred_age - r.true_age;
     const bool has_interval = std::isfinite(r.age_low) && std::isfinite(r.age_high) && std::isfinite(r.true_age);
     const bool has_gender = !r.true_gender.empty() && !r.pred_gender.empty();
-    out += csv_field(r.file);
+    out += data::csv_escape(r.file);
     for (const std::string& f :
          {num(r.true_age, "%.6g"), num(r.pred_age, "%.6g"), num(err, "%.6g"), num(std::abs(err), "%.6g"),
           num(r.age_low, "%.6g"), num(r.age_high, "%.6g"),
@@ -96,7 +96,7 @@ std::string records_csv(const std::vector<EvalRecord>& records) {
           std::isfinite(r.true_age) ? age_band_label(age_band_index(r.true_age)) : std::string(),
           std::isfinite(r.pred_age) ? age_band_label(age_band_index(r.pred_age)) : std::string()}) {
       out += ',';
-      out += csv_field(f);
+      out += data::csv_escape(f);
     }
     out += '\n';
   }

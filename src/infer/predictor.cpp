@@ -71,30 +71,16 @@ struct Predictor::Impl {
 
   // Decode + detect + align one image; fills everything but the model answers.
   ImagePrediction locate_faces(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
-    ImagePrediction prediction;
-    prediction.source = source;
-    prediction.width = rgb.cols;
-    prediction.height = rgb.rows;
     auto pipeline = acquire_pipeline();
+    std::vector<face::FaceRecord> records;
     try {
-      auto records = pipeline->process(rgb);
-      release_pipeline(std::move(pipeline));
-      for (auto& record : records) {
-        FacePrediction face;
-        face.face = static_cast<int>(prediction.faces.size());
-        face.box = record.box;
-        face.landmarks = record.landmarks;
-        face.has_landmarks = record.has_landmarks;
-        face.detector_score = record.score;
-        face.face_source = record.source;
-        prediction.faces.push_back(face);
-        crops.push_back(std::move(record.aligned));
-      }
+      records = pipeline->process(rgb, source);
     } catch (...) {
-      if (pipeline) release_pipeline(std::move(pipeline));
+      release_pipeline(std::move(pipeline));
       throw;
     }
-    return prediction;
+    release_pipeline(std::move(pipeline));
+    return located_prediction(rgb, source, std::move(records), crops);
   }
 
   std::vector<CropAnswer> run_models(const std::vector<cv::Mat>& crops) {
@@ -160,21 +146,44 @@ struct Predictor::Impl {
   }
 
   void fill_answers(ImagePrediction& prediction, const CropAnswer* answers) {
-    const auto& genders = bundles.front().labels.genders;
-    for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
-      auto& face = prediction.faces[i];
-      const auto& answer = answers[i];
-      face.age = answer.age;
-      face.age_low = answer.age_low;
-      face.age_high = answer.age_high;
-      face.age_std = answer.age_std;
-      face.female_prob = answer.female_prob;
-      const bool female = answer.female_prob >= 0.5;
-      face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
-      face.gender_prob = female ? answer.female_prob : 1.0 - answer.female_prob;
-    }
+    apply_answers(prediction, answers, bundles.front().labels.genders);
   }
 };
+
+ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source,
+                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops) {
+  ImagePrediction prediction;
+  prediction.source = source;
+  prediction.width = rgb.cols;
+  prediction.height = rgb.rows;
+  for (auto& record : records) {
+    FacePrediction face;
+    face.face = static_cast<int>(prediction.faces.size());
+    face.box = record.box;
+    face.landmarks = record.landmarks;
+    face.has_landmarks = record.has_landmarks;
+    face.detector_score = record.score;
+    face.face_source = record.source;
+    prediction.faces.push_back(face);
+    crops.push_back(std::move(record.aligned));
+  }
+  return prediction;
+}
+
+void apply_answers(ImagePrediction& prediction, const CropAnswer* answers, const std::vector<std::string>& genders) {
+  for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
+    auto& face = prediction.faces[i];
+    const auto& answer = answers[i];
+    face.age = answer.age;
+    face.age_low = answer.age_low;
+    face.age_high = answer.age_high;
+    face.age_std = answer.age_std;
+    face.female_prob = answer.female_prob;
+    const bool female = answer.female_prob >= 0.5;
+    face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
+    face.gender_prob = female ? answer.female_prob : 1.0 - answer.female_prob;
+  }
+}
 
 ImagePrediction failed_prediction(const std::string& source, ErrorCode code, const std::string& message) {
   ImagePrediction prediction;

@@ -143,10 +143,6 @@ ServedModel::ServedModel(const ServedModelOptions& options, const Context& conte
 ServedModel::~ServedModel() = default;
 
 infer::ImagePrediction ServedModel::locate(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
-  infer::ImagePrediction prediction;
-  prediction.source = source;
-  prediction.width = rgb.cols;
-  prediction.height = rgb.rows;
   auto pipeline = pipelines_->acquire();
   std::vector<face::FaceRecord> records;
   try {
@@ -156,18 +152,7 @@ infer::ImagePrediction ServedModel::locate(const cv::Mat& rgb, const std::string
     throw;
   }
   pipelines_->release(std::move(pipeline));
-  for (auto& record : records) {
-    infer::FacePrediction face;
-    face.face = static_cast<int>(prediction.faces.size());
-    face.box = record.box;
-    face.landmarks = record.landmarks;
-    face.has_landmarks = record.has_landmarks;
-    face.detector_score = record.score;
-    face.face_source = record.source;
-    prediction.faces.push_back(face);
-    crops.push_back(std::move(record.aligned));
-  }
-  return prediction;
+  return infer::located_prediction(rgb, source, std::move(records), crops);
 }
 
 infer::ImagePrediction ServedModel::predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source) {
@@ -213,17 +198,8 @@ std::vector<infer::ImagePrediction> ServedModel::predict(const std::vector<Image
   std::size_t offset = 0;
   for (auto& prediction : predictions) {
     if (!prediction.ok()) continue;
-    for (auto& face : prediction.faces) {
-      const auto& answer = answers[offset++];
-      face.age = answer.age;
-      face.age_low = answer.age_low;
-      face.age_high = answer.age_high;
-      face.age_std = answer.age_std;
-      face.female_prob = answer.female_prob;
-      const bool female = answer.female_prob >= 0.5;
-      face.gender = genders_.size() == 2 ? genders_[female ? 1 : 0] : (female ? "female" : "male");
-      face.gender_prob = female ? answer.female_prob : 1.0 - answer.female_prob;
-    }
+    infer::apply_answers(prediction, answers.data() + offset, genders_);
+    offset += prediction.faces.size();
   }
   return predictions;
 }

@@ -20,8 +20,14 @@ struct CsvTable {
   int column(const std::string& name) const;
 };
 
+struct CsvParseOptions {
+  // Accept rows with fewer or more fields than the header (third-party files such as another
+  // system's predictions); the reader of the table then treats missing fields as empty.
+  bool ragged_rows = false;
+};
+
 // Parses CSV text whose first record is the header. `source` names it in errors.
-CsvTable parse_csv(std::string_view text, const std::string& source = "<csv>");
+CsvTable parse_csv(std::string_view text, const std::string& source = "<csv>", const CsvParseOptions& options = {});
 // Reads and parses a file: kNotFound when missing.
 CsvTable read_csv(const std::string& path);
 

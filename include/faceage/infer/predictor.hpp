@@ -18,6 +18,7 @@
 #include "faceage/core/context.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/data/image_io.hpp"
+#include "faceage/face/face_pipeline.hpp"
 
 namespace faceage::infer {
 
@@ -99,6 +100,15 @@ class Predictor {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The located (not yet answered) prediction of one image from its face-pipeline records: boxes,
+// landmarks and sources filled; the aligned crops moved to the end of `crops` in face order.
+// Shared by the Predictor and the server so both report faces the same way.
+ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source,
+                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops);
+// Writes model answers into the faces (answers[i] for face i). `genders`: the bundle's two gender
+// label names (male first), or empty for "male"/"female".
+void apply_answers(ImagePrediction& prediction, const CropAnswer* answers, const std::vector<std::string>& genders);
 
 // A record for an image that failed with `code`.
 ImagePrediction failed_prediction(const std::string& source, ErrorCode code, const std::string& message);

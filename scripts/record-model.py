@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+"""Writes the provenance record of a shipped bundle (models/<name>.json): the exact training command,
+the resolved config, checksums of the data (labels file, split files, and the image list), the
+training history, and the metrics of `faceage eval --model` on each split given.
+
+  scripts/record-model.py --bundle models/default.fab --run-dir ~/faceage-runs/default-mbv2-112 \
+      --command "faceage train ..." --labels ../shared/data/utkface/labels.csv \
+      --eval val=reports/val/metrics.json --eval test=reports/test/metrics.json --out models/default.json
+"""
+import argparse, hashlib, json, os, subprocess, sys
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--labels", help="the dataset's label file")
+    ap.add_argument("--eval", action="append", default=[], help="split=metrics.json of faceage eval --report")
+    ap.add_argument("--extra", action="append", default=[], help="key=json file to embed (e.g. comparisons)")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    run = os.path.expanduser(a.run_dir)
+    config_text = open(os.path.join(run, "config.resolved.yaml")).read()
+    history = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
+    data = {}
+    if a.labels:
+        data["labels"] = {"file": os.path.basename(a.labels), "sha256": sha256(a.labels)}
+    for line in config_text.splitlines():
+        key = line.strip().split(":", 1)[0]
+        if key in ("train", "val") and line.startswith("  ") and ":" in line:
+            path = os.path.expanduser(line.split(":", 1)[1].strip())
+            if os.path.exists(path):
+                rows = open(path).read().splitlines()[1:]
+                data[key] = {"file": os.path.basename(path), "sha256": sha256(path), "rows": len(rows)}
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    record = {
+        "bundle": os.path.basename(a.bundle),
+        "bundle_sha256": sha256(a.bundle),
+        "bundle_bytes": os.path.getsize(a.bundle),
+        "faceage_commit": commit,
+        "command": a.command,
+        "config": config_text,
+        "data": data,
+        "training_history": history,
+        "eval": {},
+    }
+    for item in a.eval:
+        split, path = item.split("=", 1)
+        m = json.load(open(path))
+        record["eval"][split] = {k: m[k] for k in m if k not in ("records",)}
+    for item in a.extra:
+        key, path = item.split("=", 1)
+        record[key] = json.load(open(path))
+    with open(a.out + ".tmp", "w") as f:
+        json.dump(record, f, indent=1)
+        f.write("\n")
+    os.replace(a.out + ".tmp", a.out)
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
