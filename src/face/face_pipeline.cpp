@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 
 #include "faceage/core/check.hpp"
+#include "faceage/core/strings.hpp"
 
 namespace faceage::face {
 
@@ -77,10 +78,27 @@ void read(const nlohmann::json& json, const char* key, T& out, const std::string
   }
 }
 
+void reject_unknown_keys(const nlohmann::json& json, const nlohmann::json& known, const std::string& prefix) {
+  if (!json.is_object()) return;
+  for (const auto& item : json.items()) {
+    if (known.contains(item.key())) continue;
+    std::vector<std::string> names;
+    for (const auto& k : known.items()) names.push_back(k.key());
+    throw Error(ErrorCode::kConfig, "unknown face option '" + prefix + item.key() + "'",
+                "known keys: " + join(names, ", "));
+  }
+}
+
 }  // namespace
 
 FacePipelineOptions face_pipeline_from_json(const nlohmann::json& json) {
   FACEAGE_CHECK(json.is_object(), ErrorCode::kConfig, "face options must be a JSON object, got " << json.dump());
+  // A misspelt key would otherwise be ignored silently; the defaults' JSON lists every key.
+  const nlohmann::json known = to_json(FacePipelineOptions{});
+  reject_unknown_keys(json, known, "face.");
+  if (json.contains("detector_options")) {
+    reject_unknown_keys(json.at("detector_options"), known.at("detector_options"), "face.detector_options.");
+  }
   FacePipelineOptions o;
   read(json, "detector", o.detector, "");
   if (json.contains("detector_options")) {

@@ -21,7 +21,8 @@ inline void check_known_keys(const Config& config, const std::string& prefix, co
       auto sorted = known;
       std::sort(sorted.begin(), sorted.end());
       throw Error(ErrorCode::kConfig, "unknown config key '" + full_key(prefix, key) + "'",
-                  "known keys under '" + prefix + "': " + join(sorted, ", "));
+                  (prefix.empty() ? std::string("known top-level keys: ") : "known keys under '" + prefix + "': ") +
+                      join(sorted, ", "));
     }
   }
 }

@@ -31,6 +31,7 @@
 #include "faceage/train/losses.hpp"
 #include "faceage/train/optim.hpp"
 #include "faceage/train/schedule.hpp"
+#include "train/config_keys.hpp"
 
 namespace faceage::train {
 
@@ -85,6 +86,36 @@ train:
   amp: false             # bf16 autocast on CUDA
   name: ""
 )");
+}
+
+namespace {
+
+std::vector<std::string> json_keys(const nlohmann::json& object) {
+  std::vector<std::string> keys;
+  for (const auto& item : object.items()) keys.push_back(item.key());
+  return keys;
+}
+
+}  // namespace
+
+void check_train_config_keys(const Config& config) {
+  // Sections whose readers look keys up one by one would silently ignore a misspelt key
+  // (`optim.lr`, `train.epoch`); the others (loss, optimizer, ...) check their own keys.
+  const Config defaults = default_train_config();
+  std::vector<std::string> top = defaults.keys();
+  top.insert(top.end(), {"name", "seed", "run_dir"});
+  detail::check_known_keys(config, "", top);
+  for (const char* section : {"data", "train"}) {
+    if (config.has(section)) detail::check_known_keys(config.sub(section), section, defaults.sub(section).keys());
+  }
+  if (config.has("model")) {
+    auto known = json_keys(models::to_json(models::ModelOptions{}));
+    known.push_back("pretrained");
+    detail::check_known_keys(config.sub("model"), "model", known);
+  }
+  if (config.has("preprocess")) {
+    detail::check_known_keys(config.sub("preprocess"), "preprocess", json_keys(models::to_json(models::PreprocessSpec{})));
+  }
 }
 
 namespace {
@@ -358,6 +389,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     config.save((run_dir / "config.resolved.yaml").string());
   }
 
+  check_train_config_keys(config);
   const TrainSettings settings = read_settings(config);
   const std::uint64_t seed = config.get_or<std::uint64_t>("seed", context.seed);
   const auto device = models::parse_device(context.device);

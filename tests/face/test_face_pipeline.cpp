@@ -60,6 +60,20 @@ TEST(FacePipelineOptionsJson, MissingKeysKeepDefaultsAndBadValuesAreConfigErrors
   }
 }
 
+TEST(FacePipelineOptionsJson, MisspeltKeysAreConfigErrorsNamingTheKey) {
+  for (const auto& [json, key] : {std::pair{nlohmann::json{{"crop_sise", 112}}, "face.crop_sise"},
+                                  std::pair{nlohmann::json{{"detector_options", {{"min_face", 20}}}},
+                                            "face.detector_options.min_face"}}) {
+    try {
+      face_pipeline_from_json(json);
+      ADD_FAILURE() << json.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kConfig);
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(FacePipeline, UnknownDetectorListsTheAvailableOnes) {
   FacePipelineOptions options;
   options.detector = "retinaface";

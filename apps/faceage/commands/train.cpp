@@ -56,6 +56,7 @@ int run_train(const TrainArgs& args, const CliState& state) {
     config.apply_overrides(args.overrides);
     if (run_dir.empty()) run_dir = config.get_or<std::string>("run_dir", default_run_dir(args.config));
   }
+  train::check_train_config_keys(config);
   if (args.print_config) {
     std::cout << config.dump();
     return 0;

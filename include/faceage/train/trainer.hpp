@@ -21,6 +21,10 @@ namespace faceage::train {
 // Every training key with its default; `faceage train` merges the user's file and --set over it.
 Config default_train_config();
 
+// Throws kConfig naming a key the trainer does not know (top level, data.*, train.*, model.*,
+// preprocess.*; the other sections check their own keys when read), e.g. 'optim.lr' for 'optimizer.lr'.
+void check_train_config_keys(const Config& config);
+
 struct TrainHooks {
   // Set to true (e.g. from a SIGINT handler) to checkpoint at the next step and stop (kCancelled).
   const std::atomic<bool>* stop_requested = nullptr;
