@@ -20,6 +20,9 @@ find_package(OpenSSL REQUIRED)
 pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 pkg_check_modules(HTTPLIB IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(PLPLOT IMPORTED_TARGET plplot-c++)
+# The faceage program's allocator (docs/decisions/allocator.md): glibc malloc fragments over long
+# predict/serve runs (resident memory grows per image); optional so other builds still link.
+pkg_check_modules(JEMALLOC IMPORTED_TARGET jemalloc)
 
 if(FACEAGE_BUILD_TESTS)
   find_package(GTest REQUIRED)

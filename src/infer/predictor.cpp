@@ -260,10 +260,15 @@ ImagePrediction Predictor::predict_file(const std::string& path) {
   });
 }
 
-std::vector<ImagePrediction> Predictor::predict_files(const std::vector<std::string>& paths,
-                                                      const std::function<void(const ImagePrediction&)>& on_done) {
+std::vector<ImagePrediction> Predictor::predict_files(const std::vector<std::string>& paths) {
   std::vector<ImagePrediction> results;
   results.reserve(paths.size());
+  predict_files(paths, [&](ImagePrediction&& prediction) { results.push_back(std::move(prediction)); });
+  return results;
+}
+
+void Predictor::predict_files(const std::vector<std::string>& paths,
+                              const std::function<void(ImagePrediction&&)>& on_done) {
   const std::size_t chunk = static_cast<std::size_t>(std::max(1, impl_->options.batch_size));
   const int workers = std::max(1, impl_->context.threads);
   for (std::size_t start = 0; start < paths.size(); start += chunk) {
@@ -306,11 +311,9 @@ std::vector<ImagePrediction> Predictor::predict_files(const std::vector<std::str
         impl_->fill_answers(prediction, answers.data() + offset);
         offset += prediction.faces.size();
       }
-      if (on_done) on_done(prediction);
-      results.push_back(std::move(prediction));
+      on_done(std::move(prediction));
     }
   }
-  return results;
 }
 
 }  // namespace faceage::infer

@@ -56,7 +56,7 @@ void predict_manifest(const std::vector<std::string>& models, const std::string&
   ProgressBar progress({.label = "eval", .total = static_cast<std::int64_t>(paths.size()),
                         .force = state.quiet ? 0 : -1, .unit = "img"});
   std::int64_t done = 0;
-  predictor.predict_files(paths, [&](const infer::ImagePrediction& prediction) {
+  predictor.predict_files(paths, [&](infer::ImagePrediction&& prediction) {
     for (auto row : infer::to_csv_rows(prediction)) {
       row[0] = file_of_path.at(prediction.source);
       text += data::csv_line(row);

@@ -128,7 +128,7 @@ int run_predict(const PredictArgs& args, const CliState& state) {
                         .force = state.quiet ? 0 : -1, .unit = "img"});
   std::size_t failed = 0, faces = 0, done = 0;
   std::set<std::string> used_names;
-  predictor.predict_files(files, [&](const infer::ImagePrediction& prediction) {
+  predictor.predict_files(files, [&](infer::ImagePrediction&& prediction) {
     writer.write(prediction);
     if (!prediction.ok()) {
       ++failed;

@@ -14,6 +14,11 @@ void add_version_command(CLI::App& app, CliState& state) {
   auto* cmd = app.add_subcommand("version", "print the faceage version");
   cmd->callback([&state] {
     std::cout << "faceage " << FACEAGE_VERSION << "\n";
+#if defined(FACEAGE_WITH_JEMALLOC)
+    std::cout << "allocator: jemalloc\n";
+#else
+    std::cout << "allocator: system malloc\n";
+#endif
     state.exit_code = 0;
   });
 }
