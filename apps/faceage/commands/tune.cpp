@@ -9,7 +9,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "commands/commands.hpp"
+#include "faceage/core/config.hpp"
 #include "faceage/core/error.hpp"
+#include "faceage/train/trainer.hpp"
 #include "faceage/tune/study.hpp"
 
 namespace faceage::cli {
@@ -25,6 +27,25 @@ struct TuneArgs {
   int trials = 0, parallel = 0;
   long long seed = -1;
 };
+
+// Trials of the default command are `faceage train` runs: a key the trainer does not know would
+// fail every trial (or, once, was ignored by all of them), so check the keys before any trial runs.
+void check_keys_for_trainer(const tune::StudyConfig& study, const std::string& study_file) {
+  if (!study.command.empty()) return;  // a custom trial command reads its own config
+  try {
+    std::filesystem::path base = study.base_config;
+    if (base.is_relative() && !study.workdir.empty()) base = std::filesystem::path(study.workdir) / base;
+    Config config = train::default_train_config();
+    config.merge(Config::from_file(base.string()));
+    std::vector<std::string> assignments;
+    for (const auto& [key, value] : study.fixed) assignments.push_back(key + "=" + value);
+    for (const auto& param : study.space.params()) assignments.push_back(param.key + "=0");  // names only
+    config.apply_overrides(assignments);
+    train::check_train_config_keys(config);
+  } catch (const Error& e) {
+    throw Error(e.code(), study_file + ": " + e.what(), e.hint());
+  }
+}
 
 }  // namespace
 
@@ -70,7 +91,9 @@ void add_tune_command(CLI::App& app, CliState& state) {
       if (args->parallel > 0) root["study"]["parallel"] = args->parallel;
       if (args->seed >= 0) root["study"]["seed"] = args->seed;
       std::string dir = args->study_dir;
-      if (dir.empty()) dir = "runs/tune/" + tune::StudyConfig::from_yaml(root).name;
+      const auto study = tune::StudyConfig::from_yaml(root);
+      check_keys_for_trainer(study, args->config);
+      if (dir.empty()) dir = "runs/tune/" + study.name;
       tune::create_study(dir, root);
       options.study_dir = dir;
     } else {

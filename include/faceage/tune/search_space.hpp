@@ -26,7 +26,7 @@ using ParamValue = std::variant<double, std::int64_t, std::string>;
 using ParamSet = std::vector<ParamValue>;
 
 struct ParamSpec {
-  std::string key;  // training-config key, e.g. "optim.lr"
+  std::string key;  // training-config key, e.g. "optimizer.lr"
   ParamType type = ParamType::kFloat;
   double low = 0.0;
   double high = 1.0;
