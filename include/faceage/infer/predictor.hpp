@@ -86,8 +86,8 @@ class Predictor {
   ImagePrediction predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source);
   ImagePrediction predict_image(const cv::Mat& rgb, const std::string& source);
   // Many files: decode/detect/align in parallel over the context's threads, model in batches.
-  // `on_done` is called once per finished image, in input order; nothing is kept, so memory stays
-  // flat however many files there are (a 10,000-image folder must not grow the process).
+  // `on_done` is called once per finished image, in input order, and owns the record: nothing is
+  // kept across batches, so a 10,000-image folder costs no more memory than a batch of it.
   void predict_files(const std::vector<std::string>& paths, const std::function<void(ImagePrediction&&)>& on_done);
   // The same, collecting every record (for callers that need them all at once).
   std::vector<ImagePrediction> predict_files(const std::vector<std::string>& paths);
