@@ -118,6 +118,14 @@ void check_train_config_keys(const Config& config) {
   }
 }
 
+Config resolve_train_config(const std::string& config_file, const std::vector<std::string>& overrides) {
+  Config config = default_train_config();
+  config.merge(Config::from_file(config_file));
+  config.apply_overrides(overrides);
+  check_train_config_keys(config);
+  return config;
+}
+
 namespace {
 
 struct TrainSettings {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every shipped training config resolves with only keys the trainer knows (a misspelt key is a
-# config error, exit 2), and a misspelt key is caught: the check can fail.
+# config error, exit 3), and a misspelt key is caught: the check can fail.
 set -euo pipefail
 bin=${FACEAGE_BIN:?}; src=${FACEAGE_SOURCE_DIR:?}
 count=0

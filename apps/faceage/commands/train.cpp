@@ -52,8 +52,7 @@ int run_train(const TrainArgs& args, const CliState& state) {
     config = Config::from_file((fs::path(args.resume) / "config.resolved.yaml").string());
   } else {
     FACEAGE_CHECK(!args.config.empty(), ErrorCode::kInvalidArgument, "--config FILE or --resume RUN_DIR is required");
-    config.merge(Config::from_file(args.config));
-    config.apply_overrides(args.overrides);
+    config = train::resolve_train_config(args.config, args.overrides);
     if (run_dir.empty()) run_dir = config.get_or<std::string>("run_dir", default_run_dir(args.config));
   }
   train::check_train_config_keys(config);

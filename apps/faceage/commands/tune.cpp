@@ -9,7 +9,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "commands/commands.hpp"
-#include "faceage/core/config.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/train/trainer.hpp"
 #include "faceage/tune/study.hpp"
@@ -35,13 +34,10 @@ void check_keys_for_trainer(const tune::StudyConfig& study, const std::string& s
   try {
     std::filesystem::path base = study.base_config;
     if (base.is_relative() && !study.workdir.empty()) base = std::filesystem::path(study.workdir) / base;
-    Config config = train::default_train_config();
-    config.merge(Config::from_file(base.string()));
     std::vector<std::string> assignments;
     for (const auto& [key, value] : study.fixed) assignments.push_back(key + "=" + value);
     for (const auto& param : study.space.params()) assignments.push_back(param.key + "=0");  // names only
-    config.apply_overrides(assignments);
-    train::check_train_config_keys(config);
+    train::resolve_train_config(base.string(), assignments);
   } catch (const Error& e) {
     throw Error(e.code(), study_file + ": " + e.what(), e.hint());
   }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,10 @@ Config default_train_config();
 // Throws kConfig naming a key the trainer does not know (top level, data.*, train.*, model.*,
 // preprocess.*; the other sections check their own keys when read), e.g. 'optim.lr' for 'optimizer.lr'.
 void check_train_config_keys(const Config& config);
+
+// default_train_config() <- the YAML file <- `key=value` overrides, keys checked: what `faceage
+// train --config FILE --set ...` runs, and what `faceage tune` checks a study's trials against.
+Config resolve_train_config(const std::string& config_file, const std::vector<std::string>& overrides);
 
 struct TrainHooks {
   // Set to true (e.g. from a SIGINT handler) to checkpoint at the next step and stop (kCancelled).
