@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "faceage/models/model.hpp"
 #include "faceage/train/ema.hpp"
@@ -97,7 +98,11 @@ void BM_TrainStep(benchmark::State& state) {
   targets.age = torch::rand({batch}) * 90;
   targets.gender = torch::randint(0, 2, {batch}, torch::kLong);
   for (auto _ : state) {
+#if TORCH_VERSION_MAJOR >= 2
+    optimizer->zero_grad(/*set_to_none=*/false);  // as the trainer does: zeroed, as in LibTorch 1.13
+#else
     optimizer->zero_grad();
+#endif
     auto r = loss(model->forward(images), targets);
     r.total.backward();
     optimizer->step();

@@ -5,6 +5,13 @@ find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 
 find_package(Torch REQUIRED)
+# LibTorch 2.12 and later use C++20 in their headers (from 2.13 ATen/ATen.h stops with #error below
+# it), and not every version's torch target asks for it: raise the standard for them. LibTorch 1.13
+# and 2.x before 2.12 build as C++17.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.12 AND CMAKE_CXX_STANDARD LESS 20)
+  message(STATUS "LibTorch ${Torch_VERSION}: compiling as C++20")
+  set(CMAKE_CXX_STANDARD 20)
+endif()
 # TorchConfig.cmake puts its flags in TORCH_CXX_FLAGS; they travel with the torch target only,
 # so modules that never see torch are not compiled with them.
 

@@ -104,7 +104,16 @@ std::unique_ptr<torch::optim::Optimizer> build(const std::vector<OptimizerGroup>
     setup(*o, g.info);
     param_groups.emplace_back(g.params, std::move(o));
   }
-  return std::make_unique<Opt>(std::move(param_groups), defaults);
+  auto optimizer = std::make_unique<Opt>(std::move(param_groups), defaults);
+  // LibTorch since the fix for pytorch/pytorch#141884 (2025) merges each group's options with the
+  // optimizer's defaults when the group is added, keeping a group's value only where it differs
+  // from the options' *constructor* default (AdamOptions().weight_decay() == 0, lr() == 1e-3): the
+  // no-decay groups of adam and sgd would inherit weight_decay, and a group whose lr happens to be
+  // 1e-3 the optimizer's lr. Setting every group's own values again after construction gives the
+  // groups asked for on any version (with LibTorch 1.13 it rewrites the values they already hold).
+  auto& added = optimizer->param_groups();
+  for (size_t i = 0; i < groups.size(); ++i) setup(static_cast<Options&>(added[i].options()), groups[i].info);
+  return optimizer;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +37,37 @@
 namespace faceage::train {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// LibTorch 2.4 made the autocast switches per device (at::autocast::set_autocast_enabled(kCUDA, ..));
+// the CUDA-only set_enabled / set_autocast_gpu_dtype of 1.13 became deprecated wrappers that warn
+// on every call (each training step) and may be removed.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+void set_cuda_autocast(bool enabled) {
+  if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
+}
+#else
+void set_cuda_autocast(bool enabled) {
+  at::autocast::set_enabled(enabled);
+  if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+}
+#endif
+
+// Optimizer::zero_grad() zeroes the gradients in LibTorch 1.13 but resets them to undefined from
+// 2.0 on (zero_grad(set_to_none = true)), after which Adam/AdamW/SGD skip a parameter that got no
+// gradient this step instead of still decaying it and stepping on its momentum. Zeroing on every
+// version keeps training identical to 1.13.
+void zero_gradients(torch::optim::Optimizer& optimizer) {
+#if TORCH_VERSION_MAJOR >= 2
+  optimizer.zero_grad(/*set_to_none=*/false);
+#else
+  optimizer.zero_grad();
+#endif
+}
+
+}  // namespace
 
 Config default_train_config() {
   return Config::from_string(R"(
@@ -589,18 +621,15 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       torch::manual_seed(mix_seed(seed, 0xd0, static_cast<std::uint64_t>(state.global_step)));
       auto images = batch->images.to(device, /*non_blocking=*/true);
       Targets targets{batch->ages.to(device), batch->genders.to(device), {}};
-      optimizer->zero_grad();
+      zero_gradients(*optimizer);
       LossResult loss;
       {
-        if (cuda_amp) {
-          at::autocast::set_enabled(true);
-          at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-        }
+        if (cuda_amp) set_cuda_autocast(true);
         auto output = model->forward(images);
         loss = criterion(output, targets);
         if (cuda_amp) {
           at::autocast::clear_cache();
-          at::autocast::set_enabled(false);
+          set_cuda_autocast(false);
         }
       }
       FACEAGE_CHECK(std::isfinite(loss.total_value), ErrorCode::kInternal,

@@ -67,6 +67,36 @@ TEST(Optim, AdamWDecayIsDecoupledAndSkipsBiases) {
   EXPECT_EQ(b[0].item<float>(), 2.0f);
 }
 
+double weight_decay_of(const std::string& optimizer, const torch::optim::OptimizerOptions& options) {
+  if (optimizer == "adam") return static_cast<const torch::optim::AdamOptions&>(options).weight_decay();
+  if (optimizer == "adamw") return static_cast<const torch::optim::AdamWOptions&>(options).weight_decay();
+  return static_cast<const torch::optim::SGDOptions&>(options).weight_decay();
+}
+
+// Newer LibTorch merges group options with the optimizer's defaults where a group value equals
+// the options' constructor default (weight_decay 0 for adam/sgd, lr 1e-3): the groups must still
+// come out as describe_groups() says.
+TEST(Optim, GroupsKeepTheirOwnLrAndDecay) {
+  auto backbone = std::make_shared<TinyNet>();
+  auto head = torch::nn::Linear(2, 1);
+  for (const std::string name : {"adam", "adamw", "sgd"}) {
+    OptimizerOptions o;
+    o.name = name;
+    o.lr = 0.002;
+    o.weight_decay = 0.05;
+    o.backbone_lr_factor = 0.5;  // backbone lr 1e-3, the options' default lr
+    auto specs = backbone_head_groups(backbone->parameters(), head->parameters(), o);
+    const auto expected = describe_groups(o, specs);
+    auto optimizer = make_optimizer(o, specs);
+    ASSERT_EQ(optimizer->param_groups().size(), expected.size()) << name;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const auto& options = optimizer->param_groups()[i].options();
+      EXPECT_EQ(options.get_lr(), expected[i].lr) << name << " " << expected[i].name;
+      EXPECT_EQ(weight_decay_of(name, options), expected[i].weight_decay) << name << " " << expected[i].name;
+    }
+  }
+}
+
 TEST(Optim, SgdNesterovByHand) {
   auto p = torch::ones({1}, torch::requires_grad());
   OptimizerOptions o;
