@@ -46,6 +46,7 @@ class ServeServer : public ::testing::Test {
   static infer::ImagePrediction reference(const std::string& bundle, const std::string& bytes, const std::string& source) {
     infer::PredictorOptions options;
     options.model_paths = {bundle};
+    options.flip_average = serve::ServeOptions{}.flip_average;  // what the server does by default
     infer::Predictor predictor(options, quiet_context());
     return predictor.predict_bytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), source);
   }
