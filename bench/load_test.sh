@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Load test of `faceage serve` on loopback, bounded in time (about 14 x DURATION seconds).
 #   bench/load_test.sh [MODEL.fab]      env: DURATION=8 FACEAGE_BIN=build/faceage OUT=<build>/load_test
+#                                             SOAK=300 (seconds; 0 skips the memory soak)
 # Records req/s and p50/p95/p99 at 1, 8 and 32 connections for 200x200 and 640x480 JPEGs, with
 # dynamic batching on (max_batch_size=16) and off (max_batch_size=1); then a hot swap under load
 # (two /admin/reload calls during an 8-connection run) that must lose no request; RSS sampled
-# every 0.25 s throughout. Needs wrk (Debian package `wrk`) and /usr/bin/python3 with PIL.
+# every 0.25 s throughout; last, a soak: 8 connections for SOAK seconds, RSS per minute, to show
+# memory stays flat. Needs wrk (Debian package `wrk`) and /usr/bin/python3 with PIL.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -125,4 +127,21 @@ echo "{\"hot_swap\": true, \"connections\": 8, \"max_rss_kb\": ${max_rss_kb:-0},
 "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("hot swap (2 reloads, 8 conns): %.1f req/s, p99 %.1f ms, failed requests: %d, max RSS %.0f MB" % (r["rps"], r["p99_ms"], r["non_2xx"]+r["socket_errors"], int(sys.argv[2] or 0)/1024))' \
   "$result" "$max_rss_kb" | tee -a "$OUT/load_test_$stamp.txt"
 stop_server
+
+# Memory soak: 8 connections for SOAK seconds; RSS (MB) reported at each minute. Flat means the
+# last minute's RSS is within a few percent of the first's.
+SOAK="${SOAK:-300}"
+if (( SOAK > 0 )); then
+  start_server
+  sample_rss "$server_pid" "$work/rss_soak" & sampler_pid=$!
+  result="$(WRK_BODY="$work/face_200x200.jpg" WRK_TYPE=image/jpeg wrk -t2 -c8 -d"${SOAK}s" --timeout 10s \
+    -s "$here/load_test.lua" "$url/v1/predict" | sed -n 's/^RESULT //p')"
+  kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
+  # 4 samples per second: RSS at the end of each minute (and at the last sample).
+  per_minute="$(awk 'NR % 240 == 0 {printf "%s%.0f", sep, $1/1024; sep=", "} END {printf "%s%.0f", sep, $1/1024}' "$work/rss_soak")"
+  echo "{\"soak_s\": $SOAK, \"connections\": 8, \"rss_mb_per_minute\": [$per_minute], \"wrk\": $result}" >>"$results"
+  "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("soak (%s s, 8 conns, 200x200): %.1f req/s, p99 %.1f ms, failed requests: %d, RSS MB per minute: %s" % (sys.argv[2], r["rps"], r["p99_ms"], r["non_2xx"]+r["socket_errors"], sys.argv[3]))' \
+    "$result" "$SOAK" "$per_minute" | tee -a "$OUT/load_test_$stamp.txt"
+  stop_server
+fi
 echo "results: $results"

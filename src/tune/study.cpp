@@ -416,24 +416,38 @@ StudyResult write_study_outputs(const std::string& study_dir) {
   write_file_atomic(dir + "/trials.csv", csv.str());
   result.outputs.push_back(dir + "/trials.csv");
 
-  // best.yaml: the base config with the fixed values and the best parameters applied.
+  // best.yaml: the base config with the best parameters, ready to train in full (the study's
+  // `fixed` values usually shorten trials, so they are left out); best_trial.yaml: exactly what the
+  // best trial ran (fixed values included), to reproduce it.
   if (result.best) {
     const auto& best = result.trials[*result.best];
-    Config train;
+    Config base;
     std::string note;
     try {
-      train = Config::from_file(config.base_config);
+      base = Config::from_file(config.base_config);
     } catch (const Error& e) {
       note = "# base config not readable (" + std::string(e.what()) + "): only the tuned keys are listed\n";
     }
     const ParamSet params = space.from_json(best.params);
-    train.apply_overrides(config.overrides(params));
-    std::ostringstream text;
-    text << "# best trial " << best.number << " of study '" << config.name << "': " << config.metric << " = "
-         << format_double(*best.value) << "\n# run it: faceage train --config best.yaml --run-dir DIR\n"
-         << note << train.dump() << "\n";
-    write_file_atomic(dir + "/best.yaml", text.str());
+    const std::vector<std::string> all = config.overrides(params);
+    // overrides() lists the fixed values first, then one assignment per parameter.
+    const std::vector<std::string> tuned(all.begin() + static_cast<std::ptrdiff_t>(config.fixed.size()), all.end());
+    const std::string header = "# best trial " + std::to_string(best.number) + " of study '" + config.name +
+                               "': " + config.metric + " = " + format_double(*best.value) + "\n";
+    Config full = base;
+    full.apply_overrides(tuned);
+    std::string fixed_list;
+    for (const auto& [key, value] : config.fixed) fixed_list += (fixed_list.empty() ? "" : ", ") + key + "=" + value;
+    write_file_atomic(dir + "/best.yaml",
+                      header + "# the base config with the tuned values, without the trial-only fixed values" +
+                          (fixed_list.empty() ? "" : " (" + fixed_list + ")") +
+                          "\n# run it: faceage train --config best.yaml --run-dir DIR\n" + note + full.dump() + "\n");
     result.outputs.push_back(dir + "/best.yaml");
+    Config trial = base;
+    trial.apply_overrides(all);
+    write_file_atomic(dir + "/best_trial.yaml",
+                      header + "# exactly what that trial ran (fixed values included)\n" + note + trial.dump() + "\n");
+    result.outputs.push_back(dir + "/best_trial.yaml");
   }
 
   // Plots: value and best-so-far per trial number; slices per parameter.

@@ -108,14 +108,20 @@ TEST(Study, RunsFakeTrialsInParallelAndWritesOutputs) {
   }
   ASSERT_TRUE(result.best.has_value());
   for (const auto& t : result.trials) EXPECT_GE(*t.value, *result.trials[*result.best].value);
-  for (const char* f : {"trials.csv", "best.yaml", "best_so_far.png", "slices.png", "study.yaml"})
+  for (const char* f : {"trials.csv", "best.yaml", "best_trial.yaml", "best_so_far.png", "slices.png", "study.yaml"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
-  // best.yaml: the base config with the fixed values and the best parameters applied.
+  // best.yaml: the base config with the best parameters, without the trial-shortening fixed values;
+  // best_trial.yaml: with them, as the trial ran.
   const auto best = YAML::LoadFile(dir + "/best.yaml");
+  const auto best_trial = YAML::LoadFile(dir + "/best_trial.yaml");
   EXPECT_EQ(best["model"]["arch"].as<std::string>(), "mobilenet_v2");
-  EXPECT_EQ(best["train"]["epochs"].as<int>(), 2);
+  EXPECT_EQ(best["train"]["epochs"].as<int>(), 30);  // fake_study's base.yaml, not fixed's 2
+  EXPECT_EQ(best_trial["train"]["epochs"].as<int>(), 2);
   EXPECT_EQ(best["train"]["batch_size"].as<int>(), 64);
+  EXPECT_FALSE(best["fake"]) << "fixed-only keys stay out of best.yaml";
+  EXPECT_TRUE(best_trial["fake"]);
   EXPECT_DOUBLE_EQ(best["x1"].as<double>(), result.trials[*result.best].params["x1"].get<double>());
+  EXPECT_DOUBLE_EQ(best_trial["x1"].as<double>(), result.trials[*result.best].params["x1"].get<double>());
   std::ifstream csv(dir + "/trials.csv");
   int lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
