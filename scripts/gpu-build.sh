@@ -173,7 +173,7 @@ build() {
   for t in models train infer; do
     echo "== test_$t"; build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='-*Slow.*' || status=1
   done
-  # Suites ending in Gpu (the ctest label gpu), if any exist yet.
+  # Suites ending in Gpu (the ctest label gpu): CUDA vs CPU parity, autocast training, bundle loading.
   for t in models train infer; do build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='*Gpu.*' || status=1; done
   # A short training run on CUDA with bf16 autocast, then predict with its bundle on CUDA.
   local w; w=$(mktemp -d)

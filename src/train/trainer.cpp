@@ -1,6 +1,5 @@
 #include "faceage/train/trainer.hpp"
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -20,6 +19,7 @@
 #include "faceage/core/progress.hpp"
 #include "faceage/data/manifest.hpp"
 #include "faceage/face/face_pipeline.hpp"
+#include "faceage/models/autocast.hpp"
 #include "faceage/models/batchnorm.hpp"
 #include "faceage/models/bundle.hpp"
 #include "faceage/models/decode.hpp"
@@ -39,21 +39,6 @@ namespace faceage::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-// LibTorch 2.4 made the autocast switches per device (at::autocast::set_autocast_enabled(kCUDA, ..));
-// the CUDA-only set_enabled / set_autocast_gpu_dtype of 1.13 became deprecated wrappers that warn
-// on every call (each training step) and may be removed.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-void set_cuda_autocast(bool enabled) {
-  if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
-}
-#else
-void set_cuda_autocast(bool enabled) {
-  at::autocast::set_enabled(enabled);
-  if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-}
-#endif
 
 // Optimizer::zero_grad() zeroes the gradients in LibTorch 1.13 but resets them to undefined from
 // 2.0 on (zero_grad(set_to_none = true)), after which Adam/AdamW/SGD skip a parameter that got no
@@ -624,13 +609,9 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       zero_gradients(*optimizer);
       LossResult loss;
       {
-        if (cuda_amp) set_cuda_autocast(true);
+        models::CudaAutocast autocast(cuda_amp);
         auto output = model->forward(images);
         loss = criterion(output, targets);
-        if (cuda_amp) {
-          at::autocast::clear_cache();
-          set_cuda_autocast(false);
-        }
       }
       FACEAGE_CHECK(std::isfinite(loss.total_value), ErrorCode::kInternal,
                     "training loss became " << loss.total_value << " at step " << state.global_step
