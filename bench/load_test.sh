@@ -78,9 +78,9 @@ sample_rss() {  # sample_rss PID FILE: VmRSS in kB every 0.25 s
     sleep 0.25
   done
 }
-run_wrk() {  # run_wrk CONNECTIONS IMAGE -> RESULT json
+run_wrk() {  # run_wrk CONNECTIONS IMAGE [SECONDS, default DURATION] -> RESULT json
   local threads=$(( $1 < 2 ? 1 : 2 ))
-  WRK_BODY="$2" WRK_TYPE=image/jpeg wrk -t"$threads" -c"$1" -d"${DURATION}s" --timeout 10s \
+  WRK_BODY="$2" WRK_TYPE=image/jpeg wrk -t"$threads" -c"$1" -d"${3:-$DURATION}s" --timeout 10s \
     -s "$here/load_test.lua" "$url/v1/predict" | sed -n 's/^RESULT //p'
 }
 
@@ -134,8 +134,7 @@ SOAK="${SOAK:-300}"
 if (( SOAK > 0 )); then
   start_server
   sample_rss "$server_pid" "$work/rss_soak" & sampler_pid=$!
-  result="$(WRK_BODY="$work/face_200x200.jpg" WRK_TYPE=image/jpeg wrk -t2 -c8 -d"${SOAK}s" --timeout 10s \
-    -s "$here/load_test.lua" "$url/v1/predict" | sed -n 's/^RESULT //p')"
+  result="$(run_wrk 8 "$work/face_200x200.jpg" "$SOAK")"
   kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
   # 4 samples per second: RSS at the end of each minute (and at the last sample).
   per_minute="$(awk 'NR % 240 == 0 {printf "%s%.0f", sep, $1/1024; sep=", "} END {printf "%s%.0f", sep, $1/1024}' "$work/rss_soak")"

@@ -2,8 +2,8 @@
 //
 // Why no decay: with jemalloc's default (dirty pages purged over 10 s), a training step frees and
 // re-allocates a few hundred MB of activations per batch, and jemalloc kept handing those pages back
-// to the kernel: 300,000 page faults a second, a third of the CPU in the kernel, training at 38 img/s
-// instead of ~100 (docs/decisions/allocator.md). Keeping freed pages means the resident set stays at
+// to the kernel: 325,000 page faults a second, a third of the CPU in the kernel, training at 38 img/s
+// instead of 57-62 on the same machine (docs/decisions/allocator.md). Keeping freed pages means the resident set stays at
 // the working set's peak, which is what bounds it anyway; it does not grow with the number of images.
 #if defined(FACEAGE_WITH_JEMALLOC)
 extern "C" {

@@ -149,6 +149,13 @@ StudyConfig StudyConfig::from_yaml(const YAML::Node& root) {
 std::vector<std::string> StudyConfig::overrides(const ParamSet& params) const {
   std::vector<std::string> out;
   for (const auto& [key, value] : fixed) out.push_back(key + "=" + value);
+  const auto tuned = parameter_overrides(params);
+  out.insert(out.end(), tuned.begin(), tuned.end());
+  return out;
+}
+
+std::vector<std::string> StudyConfig::parameter_overrides(const ParamSet& params) const {
+  std::vector<std::string> out;
   for (std::size_t i = 0; i < space.size(); ++i) out.push_back(space.params()[i].key + "=" + space.format(i, params[i]));
   return out;
 }
@@ -429,13 +436,10 @@ StudyResult write_study_outputs(const std::string& study_dir) {
       note = "# base config not readable (" + std::string(e.what()) + "): only the tuned keys are listed\n";
     }
     const ParamSet params = space.from_json(best.params);
-    const std::vector<std::string> all = config.overrides(params);
-    // overrides() lists the fixed values first, then one assignment per parameter.
-    const std::vector<std::string> tuned(all.begin() + static_cast<std::ptrdiff_t>(config.fixed.size()), all.end());
     const std::string header = "# best trial " + std::to_string(best.number) + " of study '" + config.name +
                                "': " + config.metric + " = " + format_double(*best.value) + "\n";
     Config full = base;
-    full.apply_overrides(tuned);
+    full.apply_overrides(config.parameter_overrides(params));
     std::string fixed_list;
     for (const auto& [key, value] : config.fixed) fixed_list += (fixed_list.empty() ? "" : ", ") + key + "=" + value;
     write_file_atomic(dir + "/best.yaml",
@@ -444,7 +448,7 @@ StudyResult write_study_outputs(const std::string& study_dir) {
                           "\n# run it: faceage train --config best.yaml --run-dir DIR\n" + note + full.dump() + "\n");
     result.outputs.push_back(dir + "/best.yaml");
     Config trial = base;
-    trial.apply_overrides(all);
+    trial.apply_overrides(config.overrides(params));
     write_file_atomic(dir + "/best_trial.yaml",
                       header + "# exactly what that trial ran (fixed values included)\n" + note + trial.dump() + "\n");
     result.outputs.push_back(dir + "/best_trial.yaml");

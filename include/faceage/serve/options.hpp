@@ -33,8 +33,8 @@ struct ServeOptions {
   std::string auth_token_env = "FACEAGE_API_TOKEN";
   std::string access_log = "-";  // "-": stderr, "": off, else a file appended to
   bool all_faces = true;         // every face per image, else the largest
-  // Test-time flip averaging doubles the model's work per face for ~0.05 years of MAE
-  // (docs/model-card.md); off by default so two cores serve >= 150 face photos/s (docs/deploy.md).
+  // Test-time flip averaging doubles the model's work per face for ~0.07 years of validation MAE
+  // (docs/model-card.md); off by default for throughput (docs/deploy.md).
   bool flip_average = false;
   std::string detector;          // empty: the bundle's detector
   int annotate_quality = 90;     // JPEG quality of ?annotate=1 images

@@ -52,6 +52,8 @@ struct StudyConfig {
   static StudyConfig from_yaml(const YAML::Node& root);
   // "--set" style assignments for a trial: fixed values, then the trial's parameters.
   std::vector<std::string> overrides(const ParamSet& params) const;
+  // The trial's parameters alone (no fixed values): what a full-length run of it takes.
+  std::vector<std::string> parameter_overrides(const ParamSet& params) const;
 };
 
 // Checks and writes a new study into study_dir (created if needed): base_config and workdir are
