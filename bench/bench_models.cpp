@@ -20,7 +20,7 @@ AgeGenderModel make(const std::string& arch) {
   return model;
 }
 
-enum class Mode { kInferenceMode, kNoGrad, kFused, kChannelsLast, kFusedChannelsLast, kFlushDenormal };
+enum class Mode { kInferenceMode, kNoGrad, kFused, kChannelsLast, kFusedChannelsLast, kFlushDenormal, kOptimizedBf16 };
 
 void run_forward(benchmark::State& state, const std::string& arch, Mode mode) {
   const int64_t batch = state.range(0), size = state.range(1);
@@ -31,6 +31,8 @@ void run_forward(benchmark::State& state, const std::string& arch, Mode mode) {
   auto x = torch::randn({batch, 3, size, size});
   if (mode == Mode::kFusedChannelsLast) {
     faceage::models::optimize_for_inference(model);
+  } else if (mode == Mode::kOptimizedBf16) {
+    faceage::models::optimize_for_inference(model, faceage::models::InferencePrecision::kBFloat16);
   } else if (mode == Mode::kChannelsLast) {
     for (auto& p : model->parameters()) {
       if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
@@ -74,6 +76,8 @@ void BM_Forward_ResNet18_FusedBN(benchmark::State& s) { run_forward(s, "resnet18
 // optimize_for_inference(): fused BN + channels-last weights, NCHW input converted in forward.
 void BM_Forward_MobileNetV2_Optimized(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kFusedChannelsLast); }
 void BM_Forward_ResNet18_Optimized(benchmark::State& s) { run_forward(s, "resnet18", Mode::kFusedChannelsLast); }
+// The same with the backbone in bfloat16 (fast only on CPUs with native bf16: AVX512_BF16 / AMX).
+void BM_Forward_MobileNetV2_OptimizedBf16(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kOptimizedBf16); }
 
 BENCHMARK(BM_Forward_MobileNetV2)->Apply(grid)->Apply(target);
 BENCHMARK(BM_Forward_ResNet18)->Apply(grid);
@@ -82,6 +86,7 @@ BENCHMARK(BM_Forward_MobileNetV2_FusedBN)->Apply(target)->Args({32, 112, 2});
 BENCHMARK(BM_Forward_MobileNetV2_ChannelsLast)->Apply(target);
 BENCHMARK(BM_Forward_MobileNetV2_Optimized)->Apply(grid)->Apply(target);
 BENCHMARK(BM_Forward_ResNet18_Optimized)->Apply(grid);
+BENCHMARK(BM_Forward_MobileNetV2_OptimizedBf16)->Apply(grid)->Apply(target);
 BENCHMARK(BM_Forward_MobileNetV2_FlushDenormal)->Apply(target);
 BENCHMARK(BM_Forward_ResNet18_FusedBN)->Args({1, 112, 1})->Args({32, 112, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 

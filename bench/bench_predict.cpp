@@ -1,5 +1,6 @@
 // End-to-end latency of one face photo through the Predictor on ONE thread: decode -> dlib-hog
-// detection -> 68-point landmarks -> alignment -> model (with and without flip averaging).
+// detection -> 68-point landmarks -> alignment -> model (with and without flip averaging), with the
+// backbone in float32 (bf16=0) and bfloat16 (bf16=1; slower than float32 without native bf16).
 // The model is $FACEAGE_BENCH_MODEL, else the shipped models/default.fab.
 // Inputs: the public-domain astronaut face crop (tests/fixtures/faces/astronaut_crop.jpg) as a
 // UTKFace-sized photo, and the whole 512x512 astronaut photo.
@@ -30,6 +31,7 @@ void BM_PredictFile(benchmark::State& state, const std::string& image) {
   infer::PredictorOptions options;
   options.model_paths = {bench_model()};
   options.flip_average = state.range(0) != 0;
+  options.precision = state.range(1) != 0 ? models::InferencePrecision::kBFloat16 : models::InferencePrecision::kFloat32;
   infer::Predictor predictor(options, context);
   const std::string path = std::string(FACEAGE_SOURCE_DIR) + "/tests/fixtures/" + image;
   for (int i = 0; i < 3; ++i) predictor.predict_file(path);  // warm caches
@@ -45,9 +47,11 @@ void BM_PredictFile(benchmark::State& state, const std::string& image) {
   state.counters["faces"] = benchmark::Counter(static_cast<double>(faces), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK_CAPTURE(BM_PredictFile, crop200, std::string("faces/astronaut_crop.jpg"))
-    ->ArgName("flip")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly(true);
+    ->ArgNames({"flip", "bf16"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->Repetitions(5)
+    ->ReportAggregatesOnly(true);
 BENCHMARK_CAPTURE(BM_PredictFile, photo512, std::string("astronaut.png"))
-    ->ArgName("flip")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly(true);
+    ->ArgNames({"flip", "bf16"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->Repetitions(5)
+    ->ReportAggregatesOnly(true);
 
 }  // namespace
 

@@ -199,10 +199,12 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
   impl_->device = models::parse_device(context.device);
   auto paths = options.model_paths;
   if (paths.empty()) paths.push_back(default_model_path());
+  const auto precision = models::resolve_precision(options.precision, context.device);
+  impl_->info.precision = models::precision_name(precision);
   for (const auto& path : paths) {
     auto bundle = models::load_bundle(path, context.device);
     // BN folded into convolutions + channels-last: same outputs, several times faster on CPU.
-    models::optimize_for_inference(bundle.model);
+    models::optimize_for_inference(bundle.model, precision);
     impl_->bundles.push_back(std::move(bundle));
     impl_->info.paths.push_back(path);
     impl_->info.bundles.push_back(models::read_bundle_info(path));

@@ -116,7 +116,7 @@ int fuse_batchnorm_for_inference(AgeGenderModel& model) {
   return fused;
 }
 
-void optimize_for_inference(AgeGenderModel& model) {
+void optimize_for_inference(AgeGenderModel& model, InferencePrecision precision) {
   model->eval();
   fuse_batchnorm_for_inference(model);
   torch::NoGradGuard no_grad;
@@ -126,6 +126,10 @@ void optimize_for_inference(AgeGenderModel& model) {
     }
   }
   model->set_channels_last(true);
+  const auto device = model->parameters().front().device();
+  if (resolve_precision(precision, device.is_cpu() ? "cpu" : "cuda") == InferencePrecision::kBFloat16) {
+    model->set_backbone_dtype(torch::kBFloat16);
+  }
 }
 
 }  // namespace faceage::models

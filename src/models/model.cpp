@@ -84,12 +84,26 @@ AgeGenderModelImpl::AgeGenderModelImpl(const ModelOptions& options) : options_(o
   if (options_.gender_head) gender_head_ = register_module("gender_head", torch::nn::Linear(channels, 2));
 }
 
+void AgeGenderModelImpl::set_backbone_dtype(torch::ScalarType dtype) {
+  backbone_->to(dtype);
+  // A bias added by fuse_batchnorm_for_inference is a plain member, not a registered parameter,
+  // so to() does not see it.
+  for (auto& child : backbone_->modules(false)) {
+    if (auto* conv = child->as<torch::nn::Conv2dImpl>()) {
+      if (conv->bias.defined() && conv->bias.scalar_type() != dtype) conv->bias = conv->bias.to(dtype);
+    }
+  }
+  backbone_dtype_ = dtype;
+}
+
 ModelOutput AgeGenderModelImpl::forward(const torch::Tensor& images) {
   FACEAGE_CHECK(images.dim() == 4 && images.size(1) == 3, ErrorCode::kInvalidArgument,
                 "model input must be [B,3,H,W], got " << images.sizes());
   ModelOutput out;
-  out.features = backbone_->forward_features(channels_last_ ? images.contiguous(torch::MemoryFormat::ChannelsLast)
-                                                            : images);
+  auto input = images.scalar_type() == backbone_dtype_ ? images : images.to(backbone_dtype_);
+  if (channels_last_) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  out.features = backbone_->forward_features(input);
+  if (out.features.scalar_type() != torch::kFloat32) out.features = out.features.to(torch::kFloat32);
   auto hidden = dropout_->forward(out.features);
   if (options_.age_head == AgeHeadKind::kRegression) {
     out.age = age_head_->forward(hidden).squeeze(1);

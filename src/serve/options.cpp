@@ -5,6 +5,7 @@
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/registry.hpp"
+#include "faceage/models/precision.hpp"
 
 namespace faceage::serve {
 
@@ -13,7 +14,7 @@ const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = {
       "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "max_batch_size", "max_wait_ms",
       "max_body_mb", "max_pixels", "max_images_per_request", "read_timeout_s", "write_timeout_s",
-      "keep_alive_timeout_s", "auth_token", "auth_token_env", "access_log", "all_faces", "flip_average",
+      "keep_alive_timeout_s", "auth_token", "auth_token_env", "access_log", "all_faces", "flip_average", "precision",
       "detector", "annotate_quality"};
   return keys;
 }
@@ -57,6 +58,7 @@ ServeOptions serve_options_from_config(const Config& config) {
   o.access_log = config.get_or<std::string>("access_log", o.access_log);
   o.all_faces = config.get_or<bool>("all_faces", o.all_faces);
   o.flip_average = config.get_or<bool>("flip_average", o.flip_average);
+  o.precision = config.get_or<std::string>("precision", o.precision);
   o.detector = config.get_or<std::string>("detector", o.detector);
   o.annotate_quality = config.get_or<int>("annotate_quality", o.annotate_quality);
   validate(o);
@@ -82,6 +84,13 @@ void validate(const ServeOptions& o) {
   check(o.keep_alive_timeout_s >= 1, "keep_alive_timeout_s", ">= 1", std::to_string(o.keep_alive_timeout_s));
   check(o.annotate_quality >= 1 && o.annotate_quality <= 100, "annotate_quality", "in [1, 100]",
         std::to_string(o.annotate_quality));
+  bool known_precision = true;
+  try {
+    models::parse_precision(o.precision);
+  } catch (const Error&) {
+    known_precision = false;
+  }
+  check(known_precision, "precision", "auto, float32 or bfloat16", o.precision);
   check(!o.model_name.empty() && o.model_name.find('/') == std::string::npos, "model_name",
         "a non-empty name without '/'", o.model_name);
 }

@@ -228,7 +228,7 @@ nlohmann::json ServedModel::describe(const std::string& name) const {
   }
   return {{"name", name},           {"version", version_},      {"paths", info.paths},
           {"arch", arch},           {"detector", info.detector}, {"crop_size", info.crop_size},
-          {"ensemble", info.paths.size()}, {"bundles", std::move(bundles)}};
+          {"precision", info.precision}, {"ensemble", info.paths.size()}, {"bundles", std::move(bundles)}};
 }
 
 }  // namespace faceage::serve

@@ -25,6 +25,7 @@ TEST(ServeOptions, ShippedDefaultConfigMatchesTheBuiltInDefaults) {
   EXPECT_EQ(file.max_body_mb, built_in.max_body_mb);
   EXPECT_EQ(file.max_pixels, built_in.max_pixels);
   EXPECT_EQ(file.access_log, built_in.access_log);
+  EXPECT_EQ(file.precision, built_in.precision);
 }
 
 TEST(ServeOptions, OverridesAndSageMakerDefaults) {
@@ -42,7 +43,8 @@ TEST(ServeOptions, OverridesAndSageMakerDefaults) {
 TEST(ServeOptions, UnknownKeysAndBadValuesNameTheKey) {
   for (const auto& [assignment, key] : std::vector<std::pair<std::string, std::string>>{
            {"max_batchsize=4", "max_batchsize"}, {"max_batch_size=0", "max_batch_size"},
-           {"port=70000", "port"}, {"max_body_mb=-1", "max_body_mb"}, {"threads=0", "threads"}}) {
+           {"port=70000", "port"}, {"max_body_mb=-1", "max_body_mb"}, {"threads=0", "threads"},
+           {"precision=half", "precision"}}) {
     Config config;
     config.apply_overrides({assignment});
     try {

@@ -33,8 +33,8 @@ std::string f2(double v, const char* format = "%.2f") {
 // person) and writes a `faceage predict --format csv` file whose `file` column is the manifest's own
 // relative path, so scoring matches rows exactly.
 void predict_manifest(const std::vector<std::string>& models, const std::string& manifest_csv,
-                      const std::string& split, bool flip_average, const std::string& out_csv,
-                      const CliState& state) {
+                      const std::string& split, bool flip_average, models::InferencePrecision precision,
+                      const std::string& out_csv, const CliState& state) {
   const data::Manifest manifest = data::read_manifest(manifest_csv);
   std::vector<std::string> paths;
   std::map<std::string, std::string> file_of_path;
@@ -51,6 +51,7 @@ void predict_manifest(const std::vector<std::string>& models, const std::string&
   options.model_paths = models;
   options.all_faces = false;
   options.flip_average = flip_average;
+  options.precision = precision;
   infer::Predictor predictor(options, context);
   std::string text = data::csv_line(infer::prediction_csv_header());
   ProgressBar progress({.label = "eval", .total = static_cast<std::int64_t>(paths.size()),
@@ -116,6 +117,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
     std::string predictions, data, report, training_log, split;
     std::vector<std::string> map, models;
     bool no_basename = false, no_flip = false;
+    std::string precision = "float32";
     int worst = 24;
   };
   auto flags = std::make_shared<Flags>();
@@ -134,6 +136,9 @@ void add_eval_command(CLI::App& app, CliState& state) {
   cmd->add_option("-m,--model", flags->models,
                   "run these bundle(s) on the manifest's images (several: an ensemble) instead of --predictions");
   cmd->add_flag("--no-flip", flags->no_flip, "with --model: no test-time flip averaging");
+  // float32 by default: eval measures the model as trained, the same on every machine.
+  cmd->add_option("--precision", flags->precision, "with --model: backbone precision (auto, float32, bfloat16)")
+      ->capture_default_str();
   cmd->callback([flags, &state] {
     bool temp_predictions = false;
     if (!flags->models.empty()) {
@@ -148,7 +153,8 @@ void add_eval_command(CLI::App& app, CliState& state) {
               ? temp_path_beside((std::filesystem::temp_directory_path() / "faceage-eval-predictions.csv").string())
               : flags->report + "/model_predictions.csv";
       if (!flags->report.empty()) std::filesystem::create_directories(flags->report);
-      predict_manifest(flags->models, flags->data, flags->split, !flags->no_flip, flags->predictions, state);
+      predict_manifest(flags->models, flags->data, flags->split, !flags->no_flip,
+                       models::parse_precision(flags->precision), flags->predictions, state);
     }
     if (flags->predictions.empty()) {
       throw Error(ErrorCode::kInvalidArgument, "faceage eval needs --predictions PRED.csv or --model BUNDLE",

@@ -37,6 +37,7 @@ struct PredictArgs {
   int batch_size = 32;
   bool largest_face = false;
   bool no_flip = false;
+  std::string precision = "auto";
 };
 
 // Streams records to a file (written to a temp file, renamed at the end) or stdout.
@@ -116,6 +117,7 @@ int run_predict(const PredictArgs& args, const CliState& state) {
   options.batch_size = args.batch_size;
   options.all_faces = !args.largest_face;
   options.flip_average = !args.no_flip;
+  options.precision = models::parse_precision(args.precision);
   infer::Predictor predictor(options, context);
 
   const auto files = data::list_images(args.inputs);
@@ -170,6 +172,9 @@ void add_predict_command(CLI::App& app, CliState& state) {
   cmd->add_option("--batch-size", args->batch_size, "faces per model call")->check(CLI::PositiveNumber);
   cmd->add_flag("--largest-face", args->largest_face, "report only the largest face of each image");
   cmd->add_flag("--no-flip", args->no_flip, "disable test-time flip averaging");
+  cmd->add_option("--precision", args->precision,
+                  "backbone precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16")
+      ->capture_default_str();
   cmd->callback([args, &state] { state.exit_code = run_predict(*args, state); });
 }
 

@@ -19,6 +19,7 @@
 #include "faceage/core/error.hpp"
 #include "faceage/data/image_io.hpp"
 #include "faceage/face/face_pipeline.hpp"
+#include "faceage/models/precision.hpp"
 
 namespace faceage::infer {
 
@@ -31,6 +32,8 @@ struct PredictorOptions {
   bool all_faces = true;    // false: only the largest face per image
   bool flip_average = true; // test-time horizontal-flip averaging
   int batch_size = 32;      // faces per model call
+  // Backbone precision; auto: bfloat16 where the CPU has native bf16 (models/precision.hpp).
+  models::InferencePrecision precision = models::InferencePrecision::kAuto;
   data::DecodeOptions decode;
 };
 
@@ -71,6 +74,7 @@ struct ModelInfo {
   std::vector<nlohmann::json> bundles;  // read_bundle_info of each
   std::string detector;
   int crop_size = 0;
+  std::string precision;  // resolved: "float32" | "bfloat16"
 };
 
 class Predictor {

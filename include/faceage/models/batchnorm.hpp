@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "faceage/models/model.hpp"
+#include "faceage/models/precision.hpp"
 
 namespace faceage::models {
 
@@ -45,6 +46,8 @@ int fuse_batchnorm_for_inference(AgeGenderModel& model);
 // convolution weights in channels-last layout and inputs converted to it in forward (oneDNN's fast
 // path). MobileNetV2 at 128 px, batch 1, one thread: ~4 ms instead of ~25 ms (bench/README.md).
 // Outputs match the unoptimised model within float rounding. Never save an optimised model.
-void optimize_for_inference(AgeGenderModel& model);
+// `precision` (kAuto: resolve_precision for the model's device, models/precision.hpp): bfloat16
+// also runs the backbone in bf16, so outputs differ by bf16 rounding (accuracy cost: model card).
+void optimize_for_inference(AgeGenderModel& model, InferencePrecision precision = InferencePrecision::kFloat32);
 
 }  // namespace faceage::models

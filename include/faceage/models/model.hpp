@@ -85,11 +85,15 @@ class AgeGenderModelImpl : public torch::nn::Module {
   bool frozen_batchnorm() const { return frozen_batchnorm_; }
   // Convert inputs to channels-last memory format in forward (set by optimize_for_inference).
   void set_channels_last(bool on) { channels_last_ = on; }
+  // Inference only (optimize_for_inference): converts the backbone to `dtype` and casts inputs to
+  // it in forward; pooled features come back as float32, so heads and decoding stay float32.
+  void set_backbone_dtype(torch::ScalarType dtype);
 
  private:
   ModelOptions options_;
   bool frozen_batchnorm_ = false;
   bool channels_last_ = false;
+  torch::ScalarType backbone_dtype_ = torch::kFloat32;
   BackbonePtr backbone_;
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear age_head_{nullptr};

@@ -36,6 +36,8 @@ struct ServeOptions {
   // Test-time flip averaging doubles the model's work per face for ~0.07 years of validation MAE
   // (docs/model-card.md); off by default for throughput (docs/deploy.md).
   bool flip_average = false;
+  // Backbone precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16.
+  std::string precision = "auto";
   std::string detector;          // empty: the bundle's detector
   int annotate_quality = 90;     // JPEG quality of ?annotate=1 images
 
