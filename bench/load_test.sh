@@ -2,6 +2,7 @@
 # Load test of `faceage serve` on loopback, bounded in time (about 14 x DURATION seconds).
 #   bench/load_test.sh [MODEL.fab]      env: DURATION=8 FACEAGE_BIN=build/faceage OUT=<build>/load_test
 #                                             SOAK=300 (seconds; 0 skips the memory soak)
+#                                             SERVE_SET="precision=float32 ..." (serve options for every run)
 # Records req/s and p50/p95/p99 at 1, 8 and 32 connections for 200x200 and 640x480 JPEGs, with
 # dynamic batching on (max_batch_size=16) and off (max_batch_size=1); then a hot swap under load
 # (two /admin/reload calls during an 8-connection run) that must lose no request; RSS sampled
@@ -57,8 +58,12 @@ PYEOF
 port="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 url="http://127.0.0.1:$port"
 
+read -ra serve_set <<<"${SERVE_SET:-}"
 start_server() {  # start_server EXTRA_SET...
-  "$BIN" --quiet serve --model "$model" --port "$port" --set access_log="$work/access.log" "$@" 2>"$work/server.err" &
+  local extra=()
+  for assignment in "${serve_set[@]}"; do extra+=(--set "$assignment"); done
+  "$BIN" --quiet serve --model "$model" --port "$port" --set access_log="$work/access.log" "${extra[@]}" "$@" \
+    2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 300); do
     curl -fsS -o /dev/null "$url/ping" 2>/dev/null && return 0
@@ -88,7 +93,7 @@ mkdir -p "$OUT"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 results="$OUT/load_test_$stamp.jsonl"
 : >"$results"
-echo "model: $model  duration: ${DURATION}s per run  cpus: $(nproc)" | tee "$OUT/load_test_$stamp.txt"
+echo "model: $model  duration: ${DURATION}s per run  cpus: $(nproc)  serve set: ${SERVE_SET:-none}" | tee "$OUT/load_test_$stamp.txt"
 printf '%-9s %-8s %5s %9s %8s %8s %8s %8s %9s\n' batching image conns req/s p50_ms p95_ms p99_ms errors max_rss_mb \
   | tee -a "$OUT/load_test_$stamp.txt"
 

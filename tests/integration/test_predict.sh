@@ -56,3 +56,21 @@ missing = [f for f in expected if f not in by_file and not f.endswith(".py")]
 assert not missing, missing
 print(f"{len(records)} records from {len(by_file)} files")
 PY
+
+# Precision: bfloat16 and float32 both answer for the same face with close ages (bf16 rounding
+# only); an unknown precision is a usage error naming the choices, before any work.
+for precision in float32 bfloat16; do
+  "$bin" -q predict --model "$work/test.fab" --format csv --precision $precision "$fx/astronaut.png" > "$work/$precision.csv"
+done
+/usr/bin/python3 - "$work/float32.csv" "$work/bfloat16.csv" <<'PY'
+import csv, sys
+a, b = (next(csv.DictReader(open(p))) for p in sys.argv[1:])
+assert a["error"] == b["error"] == "" and (a["x"], a["y"]) == (b["x"], b["y"]), (a, b)
+assert abs(float(a["age"]) - float(b["age"])) < 1.0, (a["age"], b["age"])
+PY
+set +e
+"$bin" -q predict --model "$work/test.fab" --precision half "$fx/astronaut.png" > /dev/null 2> "$work/precision.err"
+status=$?
+set -e
+[ "$status" != 0 ] && grep -q 'available: auto, bfloat16, float32' "$work/precision.err" \
+  || { echo "--precision half: expected an error listing the choices (exit $status)"; cat "$work/precision.err"; exit 1; }

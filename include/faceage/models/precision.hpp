@@ -1,8 +1,9 @@
 #pragma once
-// Inference precision. bfloat16 runs the backbone's convolutions in oneDNN's bf16 kernels, about
-// twice as fast as float32 on CPUs with native bf16 dot products (AVX512_BF16, also on AMX parts);
-// the heads and the decoding stay in float32. On other CPUs bf16 is emulated and slower, so `auto`
-// only picks it where it is native. Accuracy cost: docs/model-card.md.
+// Inference precision. bfloat16 runs the backbone's convolutions in oneDNN's bf16 kernels, faster
+// than float32 on CPUs with native bf16 dot products (AVX512_BF16, also on AMX parts): ~10 % at
+// batch 1, several times on batches (bench/README.md). The heads and the decoding stay float32. On
+// other CPUs bf16 is emulated and slower, so `auto` only picks it where it is native. Accuracy cost:
+// docs/decisions/inference-precision.md.
 #include <string>
 
 namespace faceage::models {

@@ -33,7 +33,7 @@ struct ServeOptions {
   std::string auth_token_env = "FACEAGE_API_TOKEN";
   std::string access_log = "-";  // "-": stderr, "": off, else a file appended to
   bool all_faces = true;         // every face per image, else the largest
-  // Test-time flip averaging doubles the model's work per face for ~0.07 years of validation MAE
+  // Test-time flip averaging doubles the model's work per face for ~0.08 years of validation MAE
   // (docs/model-card.md); off by default for throughput (docs/deploy.md).
   bool flip_average = false;
   // Backbone precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16.
