@@ -5,7 +5,6 @@
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/registry.hpp"
-#include "faceage/models/precision.hpp"
 
 namespace faceage::serve {
 
@@ -58,7 +57,8 @@ ServeOptions serve_options_from_config(const Config& config) {
   o.access_log = config.get_or<std::string>("access_log", o.access_log);
   o.all_faces = config.get_or<bool>("all_faces", o.all_faces);
   o.flip_average = config.get_or<bool>("flip_average", o.flip_average);
-  o.precision = config.get_or<std::string>("precision", o.precision);
+  // An unknown name is kInvalidArgument naming the option and the choices.
+  o.precision = models::parse_precision(config.get_or<std::string>("precision", models::precision_name(o.precision)));
   o.detector = config.get_or<std::string>("detector", o.detector);
   o.annotate_quality = config.get_or<int>("annotate_quality", o.annotate_quality);
   validate(o);
@@ -84,13 +84,6 @@ void validate(const ServeOptions& o) {
   check(o.keep_alive_timeout_s >= 1, "keep_alive_timeout_s", ">= 1", std::to_string(o.keep_alive_timeout_s));
   check(o.annotate_quality >= 1 && o.annotate_quality <= 100, "annotate_quality", "in [1, 100]",
         std::to_string(o.annotate_quality));
-  bool known_precision = true;
-  try {
-    models::parse_precision(o.precision);
-  } catch (const Error&) {
-    known_precision = false;
-  }
-  check(known_precision, "precision", "auto, float32 or bfloat16", o.precision);
   check(!o.model_name.empty() && o.model_name.find('/') == std::string::npos, "model_name",
         "a non-empty name without '/'", o.model_name);
 }

@@ -147,7 +147,7 @@ struct Server::Impl {
     o.predictor.model_paths = paths;
     o.predictor.all_faces = options.all_faces;
     o.predictor.flip_average = options.flip_average;
-    o.predictor.precision = models::parse_precision(options.precision);
+    o.predictor.precision = options.precision;
     o.predictor.detector = options.detector;
     o.predictor.decode.max_pixels = options.max_pixels;
     o.predictor.decode.max_bytes = options.max_body_bytes();

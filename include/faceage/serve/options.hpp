@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "faceage/core/config.hpp"
+#include "faceage/models/precision.hpp"
 
 namespace faceage::serve {
 
@@ -36,8 +37,8 @@ struct ServeOptions {
   // Test-time flip averaging doubles the model's work per face for ~0.08 years of validation MAE
   // (docs/model-card.md); off by default for throughput (docs/deploy.md).
   bool flip_average = false;
-  // Backbone precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16.
-  std::string precision = "auto";
+  // Backbone precision (config: auto, float32, bfloat16); auto: bfloat16 where the CPU has native bf16.
+  models::InferencePrecision precision = models::InferencePrecision::kAuto;
   std::string detector;          // empty: the bundle's detector
   int annotate_quality = 90;     // JPEG quality of ?annotate=1 images
 
