@@ -1,5 +1,6 @@
 // End-to-end latency of one face photo through the Predictor on ONE thread: decode -> dlib-hog
-// detection -> 68-point landmarks -> alignment -> model (with and without flip averaging), with the
+// detection -> 68-point landmarks -> alignment -> model (with and without flip averaging; the mirror
+// in the same model call as the face, or, at batch 1, in a second call), with the
 // backbone in float32 (bf16=0) and bfloat16 (bf16=1; slower than float32 without native bf16).
 // The model is $FACEAGE_BENCH_MODEL, else the shipped models/default.fab.
 // Inputs: the public-domain astronaut face crop (tests/fixtures/faces/astronaut_crop.jpg) as a
@@ -32,6 +33,7 @@ void BM_PredictFile(benchmark::State& state, const std::string& image) {
   options.model_paths = {bench_model()};
   options.flip_average = state.range(0) != 0;
   options.precision = state.range(1) != 0 ? models::InferencePrecision::kBFloat16 : models::InferencePrecision::kFloat32;
+  options.batch_size = static_cast<int>(state.range(2));
   infer::Predictor predictor(options, context);
   const std::string path = std::string(FACEAGE_SOURCE_DIR) + "/tests/fixtures/" + image;
   for (int i = 0; i < 3; ++i) predictor.predict_file(path);  // warm caches
@@ -46,11 +48,12 @@ void BM_PredictFile(benchmark::State& state, const std::string& image) {
   }
   state.counters["faces"] = benchmark::Counter(static_cast<double>(faces), benchmark::Counter::kAvgIterations);
 }
+// batch 1 with flip: the face and its mirror in two model calls; batch 32: in one (the default).
 BENCHMARK_CAPTURE(BM_PredictFile, crop200, std::string("faces/astronaut_crop.jpg"))
-    ->ArgNames({"flip", "bf16"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->Repetitions(5)
+    ->ArgNames({"flip", "bf16", "batch"})->ArgsProduct({{0, 1}, {0, 1}, {32}})->Args({1, 0, 1})->Args({1, 1, 1})->Unit(benchmark::kMillisecond)->Repetitions(5)
     ->ReportAggregatesOnly(true);
 BENCHMARK_CAPTURE(BM_PredictFile, photo512, std::string("astronaut.png"))
-    ->ArgNames({"flip", "bf16"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->Repetitions(5)
+    ->ArgNames({"flip", "bf16", "batch"})->ArgsProduct({{0, 1}, {0, 1}, {32}})->Unit(benchmark::kMillisecond)->Repetitions(5)
     ->ReportAggregatesOnly(true);
 
 }  // namespace

@@ -31,7 +31,7 @@ std::string default_model_path() {
     return env;
   }
   const fs::path exe_dir = executable_dir();
-  for (const fs::path candidate : {exe_dir / "models/default.fab", exe_dir / "../models/default.fab",
+  for (const fs::path& candidate : {exe_dir / "models/default.fab", exe_dir / "../models/default.fab",
                                    exe_dir / "../share/faceage/models/default.fab"}) {
     std::error_code ec;
     if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
@@ -39,6 +39,35 @@ std::string default_model_path() {
   throw Error(ErrorCode::kNotFound, "no default model found next to the faceage program",
               "pass --model BUNDLE, or set FACEAGE_MODEL=/path/to/model.fab");
 }
+
+namespace {
+
+// Rows [start, start + count) of every defined output tensor.
+models::ModelOutput rows_of(const models::ModelOutput& out, int64_t start, int64_t count) {
+  auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, start, count) : t; };
+  return {rows(out.age), rows(out.age_logits), rows(out.age_std), rows(out.gender_logits), rows(out.features)};
+}
+
+// The model on `input` in calls of at most `max_images` rows, outputs concatenated.
+models::ModelOutput forward_in_calls(models::AgeGenderModel& model, const torch::Tensor& input, int max_images) {
+  const int64_t total = input.size(0);
+  if (total <= max_images) return model->forward(input);
+  std::vector<models::ModelOutput> parts;
+  for (int64_t start = 0; start < total; start += max_images) {
+    parts.push_back(model->forward(input.narrow(0, start, std::min<int64_t>(max_images, total - start))));
+  }
+  auto joined = [&](torch::Tensor models::ModelOutput::*field) {
+    if (!(parts.front().*field).defined()) return torch::Tensor();
+    std::vector<torch::Tensor> pieces;
+    for (const auto& part : parts) pieces.push_back(part.*field);
+    return torch::cat(pieces);
+  };
+  return {joined(&models::ModelOutput::age), joined(&models::ModelOutput::age_logits),
+          joined(&models::ModelOutput::age_std), joined(&models::ModelOutput::gender_logits),
+          joined(&models::ModelOutput::features)};
+}
+
+}  // namespace
 
 struct Predictor::Impl {
   PredictorOptions options;
@@ -94,8 +123,13 @@ struct Predictor::Impl {
       std::vector<cv::Mat> slice(crops.begin() + start, crops.begin() + end);
       for (auto& bundle : bundles) {
         auto input = models::images_to_tensor(slice, bundle.preprocess).to(device);
-        std::vector<models::ModelOutput> outputs{bundle.model->forward(input)};
-        if (options.flip_average) outputs.push_back(bundle.model->forward(input.flip({3})));
+        // The mirrored faces ride in the same forward call, up to batch_size images per call: one
+        // call on a face and its mirror costs less than two calls (docs/model-card.md).
+        const int64_t rows = input.size(0);
+        const auto both = forward_in_calls(bundle.model, info.flip_average ? torch::cat({input, input.flip({3})}) : input, batch);
+        std::vector<models::ModelOutput> outputs;
+        outputs.push_back(rows_of(both, 0, rows));
+        if (info.flip_average) outputs.push_back(rows_of(both, rows, rows));
         const auto& model_options = bundle.model_options;
         const bool distribution = model_options.age_head == models::AgeHeadKind::kDistribution;
         torch::Tensor probs, ages, females;
@@ -201,14 +235,20 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
   if (paths.empty()) paths.push_back(default_model_path());
   const auto precision = models::resolve_precision(options.precision, context.device);
   impl_->info.precision = models::precision_name(precision);
+  std::optional<bool> recorded_flip;
   for (const auto& path : paths) {
-    auto bundle = models::load_bundle(path, context.device);
-    // BN folded into convolutions + channels-last: same outputs, several times faster on CPU.
-    models::optimize_for_inference(bundle.model, precision);
-    impl_->bundles.push_back(std::move(bundle));
+    auto file = models::load_model_file(path, context.device);
+    if (impl_->bundles.empty()) recorded_flip = file.test_time_flip;
+    for (auto& bundle : file.members) {
+      // BN folded into convolutions + channels-last: same outputs, several times faster on CPU.
+      models::optimize_for_inference(bundle.model, precision);
+      impl_->bundles.push_back(std::move(bundle));
+    }
     impl_->info.paths.push_back(path);
     impl_->info.bundles.push_back(models::read_bundle_info(path));
   }
+  impl_->info.flip_average = options.flip_average.value_or(recorded_flip.value_or(true));
+  impl_->info.members = static_cast<int>(impl_->bundles.size());
   const auto& first = impl_->bundles.front();
   impl_->face_options = first.face_pipeline.is_null() || first.face_pipeline.empty()
                             ? face::FacePipelineOptions{}
@@ -216,8 +256,8 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
   for (std::size_t i = 1; i < impl_->bundles.size(); ++i) {
     const auto& other = impl_->bundles[i].face_pipeline;
     if (!other.empty() && other != first.face_pipeline && context.logger) {
-      context.logger->warn("bundle '{}' was trained with other face-pipeline settings than '{}'; using the first's",
-                           paths[i], paths[0]);
+      context.logger->warn("model {} of {} ('{}') was trained with other face-pipeline settings than the first; using the first's",
+                           i + 1, impl_->bundles.size(), impl_->bundles[i].metadata.value("name", std::string("unnamed")));
     }
   }
   if (!options.detector.empty()) impl_->face_options.detector = options.detector;

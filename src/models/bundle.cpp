@@ -4,6 +4,9 @@
 //   tensors.json       [{name, dtype, stored, shape, record}] for every parameter and buffer
 //   tensors/<i>        raw little-endian tensor bytes (fp16 when saved with half_precision)
 // read_bundle_info reads only bundle.json; no model is built and no weights are read.
+// An ensemble file is the same container holding
+//   bundle.json        format "faceage-ensemble", test_time_flip, metadata, members [{record, info, sha256}]
+//   members/<i>        a member bundle file, byte for byte
 #include "faceage/models/bundle.hpp"
 
 #include <caffe2/serialize/inline_container.h>
@@ -15,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
@@ -25,6 +29,7 @@ namespace faceage::models {
 namespace {
 
 constexpr const char* kFormat = "faceage-bundle";
+constexpr const char* kEnsembleFormat = "faceage-ensemble";
 constexpr int kFormatVersion = 1;
 constexpr const char* kInfoRecord = "bundle.json";
 constexpr const char* kIndexRecord = "tensors.json";
@@ -90,8 +95,10 @@ nlohmann::json parse_json_record(const std::string& text, const std::string& pat
   }
 }
 
-void check_format(const nlohmann::json& info, const std::string& path) {
-  if (!info.is_object() || info.value("format", std::string()) != kFormat) {
+// Format and version of a bundle or ensemble file; returns the format name.
+std::string check_format(const nlohmann::json& info, const std::string& path) {
+  const std::string format = info.is_object() ? info.value("format", std::string()) : std::string();
+  if (format != kFormat && format != kEnsembleFormat) {
     throw Error(ErrorCode::kModel, "'" + path + "' is not a faceage bundle (bundle.json has no format '" + kFormat + "')");
   }
   const int version = get_field<int>(info, "bundle", "format_version", -1);
@@ -101,6 +108,54 @@ void check_format(const nlohmann::json& info, const std::string& path) {
                     std::to_string(kFormatVersion),
                 version > kFormatVersion ? "upgrade faceage to load it" : "the file is damaged; re-export it");
   }
+  return format;
+}
+
+struct ZipRecord {
+  std::string name;
+  const void* data;
+  size_t size;
+};
+
+// Writes the records as a zip at `path` atomically (temp file, fsync, rename). kIo on failure.
+void write_zip_atomic(const std::string& path, const std::vector<ZipRecord>& records) {
+  const std::string temp = temp_path_beside(path);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(path).parent_path(),
+                                      ec);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ErrorCode::kIo, "cannot write bundle '" + temp + "': " + std::strerror(errno));
+  bool write_failed = false;
+  try {
+    caffe2::serialize::PyTorchStreamWriter writer([fd, &write_failed](const void* data, size_t size) -> size_t {
+      const char* p = static_cast<const char*>(data);
+      size_t left = size;
+      while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          write_failed = true;
+          return 0;
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+      }
+      return size;
+    });
+    for (const auto& record : records) writer.writeRecord(record.name, record.data, record.size);
+    writer.writeEndOfFile();
+  } catch (const c10::Error& e) {
+    write_failed = true;
+  }
+  const bool synced = !write_failed && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) {
+    std::filesystem::remove(temp, ec);
+    throw Error(ErrorCode::kIo, "cannot write bundle '" + path + "' (disk full or not writable?)");
+  }
+  replace_file(temp, path);
 }
 
 std::string first_names(const std::vector<std::string>& names, size_t limit = 10) {
@@ -190,49 +245,14 @@ void save_bundle(const Bundle& bundle, const std::string& path, const SaveOption
     }
   }
 
-  const std::string temp = temp_path_beside(path);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
-                                          ? std::filesystem::path(".")
-                                          : std::filesystem::path(path).parent_path(),
-                                      ec);
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(ErrorCode::kIo, "cannot write bundle '" + temp + "': " + std::strerror(errno));
-  bool write_failed = false;
-  try {
-    caffe2::serialize::PyTorchStreamWriter writer([fd, &write_failed](const void* data, size_t size) -> size_t {
-      const char* p = static_cast<const char*>(data);
-      size_t left = size;
-      while (left > 0) {
-        const ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          write_failed = true;
-          return 0;
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
-      }
-      return size;
-    });
-    const std::string info_text = info.dump(2);
-    const std::string index_text = index.dump();
-    writer.writeRecord(kInfoRecord, info_text.data(), info_text.size());
-    writer.writeRecord(kIndexRecord, index_text.data(), index_text.size());
-    for (size_t i = 0; i < stored.size(); ++i) {
-      writer.writeRecord("tensors/" + std::to_string(i), stored[i].data_ptr(), stored[i].nbytes());
-    }
-    writer.writeEndOfFile();
-  } catch (const c10::Error& e) {
-    write_failed = true;
+  const std::string info_text = info.dump(2);
+  const std::string index_text = index.dump();
+  std::vector<ZipRecord> records{{kInfoRecord, info_text.data(), info_text.size()},
+                                 {kIndexRecord, index_text.data(), index_text.size()}};
+  for (size_t i = 0; i < stored.size(); ++i) {
+    records.push_back({"tensors/" + std::to_string(i), stored[i].data_ptr(), stored[i].nbytes()});
   }
-  const bool synced = !write_failed && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) {
-    std::filesystem::remove(temp, ec);
-    throw Error(ErrorCode::kIo, "cannot write bundle '" + path + "' (disk full or not writable?)");
-  }
-  replace_file(temp, path);
+  write_zip_atomic(path, records);
 }
 
 nlohmann::json read_bundle_info(const std::string& path) {
@@ -242,11 +262,13 @@ nlohmann::json read_bundle_info(const std::string& path) {
   return info;
 }
 
-Bundle load_bundle(const std::string& path, const std::string& device) {
-  auto reader = open_reader(path);
-  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
-  check_format(info, path);
-  auto index = parse_json_record(read_record(*reader, kIndexRecord, path), path, kIndexRecord);
+namespace {
+
+// Builds the model a plain bundle describes and fills its weights from `reader`. `path` names the
+// bundle in messages (for an ensemble member: "FILE member I").
+Bundle load_bundle_from(caffe2::serialize::PyTorchStreamReader& reader, const nlohmann::json& info,
+                        const std::string& path, const std::string& device) {
+  auto index = parse_json_record(read_record(reader, kIndexRecord, path), path, kIndexRecord);
   if (!index.is_array()) throw Error(ErrorCode::kModel, "bundle '" + path + "': tensors.json must be an array");
 
   Bundle bundle;
@@ -284,7 +306,7 @@ Bundle load_bundle(const std::string& path, const std::string& device) {
         mismatched.push_back(name);
         continue;
       }
-      auto [data, size] = reader->getRecord(entry.at("record").get<std::string>());
+      auto [data, size] = reader.getRecord(entry.at("record").get<std::string>());
       const size_t expected = static_cast<size_t>(target.numel()) * c10::elementSize(stored);
       if (size != expected) {
         throw Error(ErrorCode::kModel, "bundle '" + path + "': tensor '" + name + "' holds " + std::to_string(size) +
@@ -312,6 +334,83 @@ Bundle load_bundle(const std::string& path, const std::string& device) {
   bundle.model->to(parse_device(device));
   bundle.model->eval();
   return bundle;
+}
+
+Error ensemble_not_bundle(const std::string& path) {
+  return Error(ErrorCode::kInvalidArgument, "'" + path + "' is an ensemble file, not a single bundle",
+               "load it with load_model_file (faceage predict/eval/serve --model accept it)");
+}
+
+}  // namespace
+
+Bundle load_bundle(const std::string& path, const std::string& device) {
+  auto reader = open_reader(path);
+  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
+  if (check_format(info, path) == kEnsembleFormat) throw ensemble_not_bundle(path);
+  return load_bundle_from(*reader, info, path, device);
+}
+
+void save_ensemble(const std::vector<std::string>& member_paths, const std::string& path, const EnsembleOptions& options) {
+  FACEAGE_CHECK(member_paths.size() >= 2, ErrorCode::kInvalidArgument,
+                "an ensemble needs at least two bundles, got " << member_paths.size());
+  std::vector<std::string> member_bytes;
+  nlohmann::json members = nlohmann::json::array();
+  for (size_t i = 0; i < member_paths.size(); ++i) {
+    const auto& member = member_paths[i];
+    auto info = read_bundle_info(member);
+    if (info.value("format", std::string()) == kEnsembleFormat) {
+      throw Error(ErrorCode::kInvalidArgument, "'" + member + "' is itself an ensemble",
+                  "list its member bundles instead (`faceage models info` shows them)");
+    }
+    load_bundle(member);  // the weights must load too: a damaged member fails here, not at serving time
+    member_bytes.push_back(read_file_text(member));
+    const auto& bytes = member_bytes.back();
+    members.push_back({{"record", "members/" + std::to_string(i)},
+                       {"source", std::filesystem::path(member).filename().string()},
+                       {"sha256", sha256_hex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())},
+                       {"info", std::move(info)}});
+  }
+  const nlohmann::json info = {{"format", kEnsembleFormat},
+                               {"format_version", kFormatVersion},
+                               {"test_time_flip", options.test_time_flip},
+                               {"metadata", options.metadata},
+                               {"members", members}};
+  const std::string info_text = info.dump(2);
+  std::vector<ZipRecord> records{{kInfoRecord, info_text.data(), info_text.size()}};
+  for (size_t i = 0; i < member_bytes.size(); ++i) {
+    records.push_back({members[i]["record"].get<std::string>(), member_bytes[i].data(), member_bytes[i].size()});
+  }
+  write_zip_atomic(path, records);
+}
+
+ModelFile load_model_file(const std::string& path, const std::string& device) {
+  auto reader = open_reader(path);
+  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
+  ModelFile file;
+  if (check_format(info, path) == kFormat) {
+    file.members.push_back(load_bundle_from(*reader, info, path, device));
+    return file;
+  }
+  const auto members = info.value("members", nlohmann::json::array());
+  if (!members.is_array() || members.empty()) {
+    throw Error(ErrorCode::kModel, "ensemble '" + path + "' lists no members", "the file is damaged; re-create it");
+  }
+  file.test_time_flip = get_field<bool>(info, "ensemble", "test_time_flip", false);
+  for (size_t i = 0; i < members.size(); ++i) {
+    const std::string label = path + " member " + std::to_string(i);
+    const auto record = members[i].is_object() ? members[i].value("record", std::string()) : std::string();
+    std::istringstream stream(read_record(*reader, record, label));
+    std::unique_ptr<caffe2::serialize::PyTorchStreamReader> member_reader;
+    try {
+      member_reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&stream);
+    } catch (const c10::Error&) {
+      throw Error(ErrorCode::kModel, "'" + label + "' is not a faceage bundle (damaged ensemble file)");
+    }
+    auto member_info = parse_json_record(read_record(*member_reader, kInfoRecord, label), label, kInfoRecord);
+    if (check_format(member_info, label) != kFormat) throw ensemble_not_bundle(label);
+    file.members.push_back(load_bundle_from(*member_reader, member_info, label, device));
+  }
+  return file;
 }
 
 }  // namespace faceage::models

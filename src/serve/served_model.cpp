@@ -204,31 +204,51 @@ std::vector<infer::ImagePrediction> ServedModel::predict(const std::vector<Image
   return predictions;
 }
 
+namespace {
+
+// What clients need of a bundle's (or an ensemble file's) JSON; the training config can be large.
+nlohmann::json bundle_summary(const nlohmann::json& info) {
+  nlohmann::json entry = nlohmann::json::object();
+  for (const char* key : {"model_options", "preprocess", "labels", "test_time_flip"}) {
+    if (info.contains(key)) entry[key] = info[key];
+  }
+  if (info.contains("metadata")) {
+    const auto& m = info["metadata"];
+    for (const char* key : {"name", "created_at", "metrics", "version"}) {
+      if (m.contains(key)) entry[key] = m[key];
+    }
+  }
+  if (info.contains("members") && info["members"].is_array()) {
+    entry["members"] = nlohmann::json::array();
+    for (const auto& member : info["members"]) entry["members"].push_back(bundle_summary(member.value("info", nlohmann::json::object())));
+  }
+  return entry;
+}
+
+}  // namespace
+
 nlohmann::json ServedModel::describe(const std::string& name) const {
   const auto& info = predictor_->info();
   nlohmann::json bundles = nlohmann::json::array();
   for (std::size_t i = 0; i < info.bundles.size(); ++i) {
-    const auto& b = info.bundles[i];
-    nlohmann::json entry = {{"path", info.paths[i]}};
-    if (b.contains("model_options")) entry["model_options"] = b["model_options"];
-    if (b.contains("preprocess")) entry["preprocess"] = b["preprocess"];
-    if (b.contains("labels")) entry["labels"] = b["labels"];
-    if (b.contains("metadata")) {
-      // The training config can be large; the summary fields are what clients need.
-      const auto& m = b["metadata"];
-      for (const char* key : {"name", "created_at", "metrics", "version"}) {
-        if (m.contains(key)) entry[key] = m[key];
-      }
-    }
+    auto entry = bundle_summary(info.bundles[i]);
+    entry["path"] = info.paths[i];
     bundles.push_back(std::move(entry));
   }
-  std::string arch;
-  if (!info.bundles.empty() && info.bundles[0].contains("model_options")) {
-    arch = info.bundles[0]["model_options"].value("arch", "");
-  }
-  return {{"name", name},           {"version", version_},      {"paths", info.paths},
-          {"arch", arch},           {"detector", info.detector}, {"crop_size", info.crop_size},
-          {"precision", info.precision}, {"ensemble", info.paths.size()}, {"bundles", std::move(bundles)}};
+  // The first model's architecture (an ensemble file's first member).
+  const nlohmann::json* first = bundles.empty() ? nullptr : &bundles[0];
+  if (first && first->contains("members") && !(*first)["members"].empty()) first = &(*first)["members"][0];
+  const std::string arch = first && first->contains("model_options") ? (*first)["model_options"].value("arch", "") : "";
+  return {{"name", name},
+          {"version", version_},
+          {"paths", info.paths},
+          {"arch", arch},
+          {"detector", info.detector},
+          {"crop_size", info.crop_size},
+          {"precision", info.precision},
+          {"flip_average", info.flip_average},
+          {"ensemble", info.members},
+          {"bundles", std::move(bundles)}};
 }
 
 }  // namespace faceage::serve

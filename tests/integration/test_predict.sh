@@ -74,3 +74,31 @@ status=$?
 set -e
 [ "$status" != 0 ] && grep -q 'available: auto, bfloat16, float32' "$work/precision.err" \
   || { echo "--precision half: expected an error listing the choices (exit $status)"; cat "$work/precision.err"; exit 1; }
+
+# An ensemble file answers like its bundles given as two --model flags; one packed with --no-flip
+# records flip off, so without --flip/--no-flip it matches the pair run with --no-flip, and --flip
+# overrides it. Usage errors exit 2.
+"$bin" -q models create --arch mobilenet_v2 --input-size 64 --out "$work/test2.fab" > /dev/null
+"$bin" -q models ensemble "$work/test.fab" "$work/test2.fab" --no-flip --out "$work/pair.fab" > /dev/null
+"$bin" -q predict --model "$work/pair.fab" --format csv --precision float32 "$fx/astronaut.png" > "$work/packed.csv"
+"$bin" -q predict --model "$work/test.fab" --model "$work/test2.fab" --no-flip --format csv --precision float32 \
+  "$fx/astronaut.png" > "$work/listed.csv"
+cmp "$work/packed.csv" "$work/listed.csv" || { echo "ensemble file and listed bundles disagree"; paste -d'\n' "$work/packed.csv" "$work/listed.csv"; exit 1; }
+"$bin" -q models info "$work/pair.fab" | /usr/bin/python3 -c '
+import json, sys
+info = json.load(sys.stdin)
+assert info["format"] == "faceage-ensemble" and info["test_time_flip"] is False and len(info["members"]) == 2, info'
+"$bin" -q predict --model "$work/pair.fab" --flip --format csv --precision float32 "$fx/astronaut.png" > "$work/packed-flip.csv"
+"$bin" -q predict --model "$work/test.fab" --model "$work/test2.fab" --format csv --precision float32 \
+  "$fx/astronaut.png" > "$work/listed-flip.csv"
+cmp "$work/packed-flip.csv" "$work/listed-flip.csv" || { echo "--flip on an ensemble file differs from the listed bundles"; exit 1; }
+for usage in "models ensemble $work/test.fab --out $work/one.fab" "predict --no-such-flag $fx/astronaut.png" \
+             "predict --flip --no-flip --model $work/pair.fab $fx/astronaut.png"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$bin" -q $usage > /dev/null 2>&1
+  status=$?
+  set -e
+  [ "$status" = 2 ] || { echo "'$usage': expected usage error 2, got $status"; exit 1; }
+done
+echo "ok"

@@ -171,6 +171,89 @@ TEST(Bundle, SaveRefusesAnEmptyBundleAndUnwritablePaths) {
   }
 }
 
+ErrorCode error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::kInternal;
+}
+
+TEST(Ensemble, PacksMembersByteForByteAndLoadsThemBack) {
+  testing::TempDir dir;
+  auto first = small_bundle();
+  auto second = small_bundle();  // another random initialisation
+  second.metadata["name"] = "second";
+  save_bundle(first, dir.file("a.fab"));
+  save_bundle(second, dir.file("b.fab"));
+  EnsembleOptions options;
+  options.test_time_flip = false;
+  options.metadata = {{"name", "pair"}};
+  save_ensemble({dir.file("a.fab"), dir.file("b.fab")}, dir.file("pair.fab"), options);
+
+  auto info = read_bundle_info(dir.file("pair.fab"));
+  EXPECT_EQ(info.at("format"), "faceage-ensemble");
+  EXPECT_EQ(info.at("test_time_flip"), false);
+  EXPECT_EQ(info.at("metadata").at("name"), "pair");
+  ASSERT_EQ(info.at("members").size(), 2u);
+  EXPECT_EQ(info.at("members")[1].at("info").at("metadata").at("name"), "second");
+  EXPECT_EQ(info.at("members")[0].at("sha256"), sha256_file(dir.file("a.fab")));
+
+  auto file = load_model_file(dir.file("pair.fab"));
+  ASSERT_EQ(file.members.size(), 2u);
+  ASSERT_TRUE(file.test_time_flip.has_value());
+  EXPECT_FALSE(*file.test_time_flip);
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({1, 3, 128, 128});
+  EXPECT_TRUE(torch::equal(file.members[0].model->forward(x).age, load_bundle(dir.file("a.fab")).model->forward(x).age));
+  EXPECT_TRUE(torch::equal(file.members[1].model->forward(x).age, load_bundle(dir.file("b.fab")).model->forward(x).age));
+  EXPECT_EQ(file.members[1].metadata.at("name"), "second");
+
+  auto single = load_model_file(dir.file("a.fab"));
+  EXPECT_EQ(single.members.size(), 1u);
+  EXPECT_FALSE(single.test_time_flip.has_value());
+  // One bundle is what load_bundle returns; an ensemble is not one bundle.
+  EXPECT_EQ(error_of([&] { load_bundle(dir.file("pair.fab")); }), ErrorCode::kInvalidArgument);
+}
+
+TEST(Ensemble, RefusesBadMembersAndDamagedFiles) {
+  testing::TempDir dir;
+  save_bundle(small_bundle(), dir.file("a.fab"));
+  save_bundle(small_bundle(), dir.file("b.fab"));
+  const auto a = dir.file("a.fab"), b = dir.file("b.fab");
+  EXPECT_EQ(error_of([&] { save_ensemble({a}, dir.file("one.fab")); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { save_ensemble({a, dir.file("absent.fab")}, dir.file("x.fab")); }), ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.fab")));
+  save_ensemble({a, b}, dir.file("pair.fab"));
+  EXPECT_EQ(error_of([&] { save_ensemble({dir.file("pair.fab"), a}, dir.file("nested.fab")); }),
+            ErrorCode::kInvalidArgument);
+
+  // A member whose bytes were damaged inside the ensemble file: kModel naming the member.
+  {
+    caffe2::serialize::PyTorchStreamReader reader(dir.file("pair.fab"));
+    auto record = [&](const std::string& name) {
+      auto [data, size] = reader.getRecord(name);
+      return std::string(static_cast<const char*>(data.get()), size);
+    };
+    caffe2::serialize::PyTorchStreamWriter writer(dir.file("damaged.fab"));
+    for (const auto& name : {std::string("bundle.json"), std::string("members/0")}) {
+      const auto bytes = record(name);
+      writer.writeRecord(name, bytes.data(), bytes.size());
+    }
+    const auto member = record("members/1").substr(0, 4000);
+    writer.writeRecord("members/1", member.data(), member.size());
+    writer.writeEndOfFile();
+  }
+  try {
+    load_model_file(dir.file("damaged.fab"));
+    FAIL() << "a damaged member must not load";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kModel);
+    EXPECT_NE(std::string(e.what()).find("member 1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LabelSpec, JsonRoundTrip) {
   LabelSpec spec;
   spec.genders = {"m", "f"};

@@ -49,6 +49,26 @@ TEST(ServedModel, AnswersLikeThePredictorAndDescribesItself) {
   EXPECT_EQ(results[2].error->code, ErrorCode::kUnreadableImage);
 }
 
+TEST(ServedModel, DescribesAnEnsembleFileWithItsMembers) {
+  faceage::testing::TempDir dir;
+  make_test_bundle(dir.file("a.fab"), 4);
+  make_test_bundle(dir.file("b.fab"), 5);
+  models::save_ensemble({dir.file("a.fab"), dir.file("b.fab")}, dir.file("pair.fab"));  // flip recorded on
+  ServedModelOptions options;
+  options.predictor.model_paths = {dir.file("pair.fab")};
+  options.predictor.flip_average = false;
+  ServedModel served(options, quiet_context());
+  auto description = served.describe("faceage");
+  EXPECT_EQ(description["ensemble"], 2);
+  EXPECT_EQ(description["flip_average"], false);
+  EXPECT_EQ(description["arch"], "mobilenet_v2");
+  ASSERT_EQ(description["bundles"].size(), 1u);
+  const auto& members = description["bundles"][0]["members"];
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[1]["name"], "serve-test-5");
+  EXPECT_EQ(description["bundles"][0]["test_time_flip"], true);
+}
+
 TEST(ServedModel, MissingBundleIsNotFound) {
   ServedModelOptions options;
   options.predictor.model_paths = {"/nonexistent/model.fab"};

@@ -4,6 +4,7 @@
 // and main() maps them to exit codes in one place).
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,21 @@ struct CliState {
   // Built after parsing from context_options (see make_context()).
   Context make_context() const;
 };
+
+// --flip / --no-flip for commands that run models. Neither: the model file decides (an ensemble
+// file records its own setting; a single bundle flips).
+struct FlipFlags {
+  bool flip = false, no_flip = false;
+  std::optional<bool> choice() const {
+    if (flip) return true;
+    if (no_flip) return false;
+    return std::nullopt;
+  }
+};
+inline void add_flip_flags(CLI::App* cmd, FlipFlags& flags) {
+  auto* on = cmd->add_flag("--flip", flags.flip, "average with the mirrored face (default: as the model file says; on for one bundle)");
+  cmd->add_flag("--no-flip", flags.no_flip, "no test-time flip averaging")->excludes(on);
+}
 
 void add_version_command(CLI::App& app, CliState& state);
 void add_data_command(CLI::App& app, CliState& state);

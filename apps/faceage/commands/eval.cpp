@@ -33,7 +33,7 @@ std::string f2(double v, const char* format = "%.2f") {
 // person) and writes a `faceage predict --format csv` file whose `file` column is the manifest's own
 // relative path, so scoring matches rows exactly.
 void predict_manifest(const std::vector<std::string>& models, const std::string& manifest_csv,
-                      const std::string& split, bool flip_average, models::InferencePrecision precision,
+                      const std::string& split, std::optional<bool> flip_average, models::InferencePrecision precision,
                       const std::string& out_csv, const CliState& state) {
   const data::Manifest manifest = data::read_manifest(manifest_csv);
   std::vector<std::string> paths;
@@ -116,7 +116,8 @@ void add_eval_command(CLI::App& app, CliState& state) {
   struct Flags {
     std::string predictions, data, report, training_log, split;
     std::vector<std::string> map, models;
-    bool no_basename = false, no_flip = false;
+    bool no_basename = false;
+    FlipFlags flip;
     std::string precision = "float32";
     int worst = 24;
   };
@@ -135,7 +136,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
   cmd->add_flag("--no-basename", flags->no_basename, "match files by relative path only, never by file name");
   cmd->add_option("-m,--model", flags->models,
                   "run these bundle(s) on the manifest's images (several: an ensemble) instead of --predictions");
-  cmd->add_flag("--no-flip", flags->no_flip, "with --model: no test-time flip averaging");
+  add_flip_flags(cmd, flags->flip);
   // float32 by default: eval measures the model as trained, the same on every machine.
   cmd->add_option("--precision", flags->precision, "with --model: backbone precision (auto, float32, bfloat16)")
       ->capture_default_str();
@@ -153,7 +154,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
               ? temp_path_beside((std::filesystem::temp_directory_path() / "faceage-eval-predictions.csv").string())
               : flags->report + "/model_predictions.csv";
       if (!flags->report.empty()) std::filesystem::create_directories(flags->report);
-      predict_manifest(flags->models, flags->data, flags->split, !flags->no_flip,
+      predict_manifest(flags->models, flags->data, flags->split, flags->flip.choice(),
                        models::parse_precision(flags->precision), flags->predictions, state);
     }
     if (flags->predictions.empty()) {

@@ -1,8 +1,10 @@
-// `faceage models list | info BUNDLE | import --arch A --pretrained PATH [--imagenet-check IMAGE]`
+// `faceage models list | info BUNDLE | import --arch A --pretrained PATH [--imagenet-check IMAGE]
+//  | create --out B | ensemble A B... --out E`
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands/commands.hpp"
@@ -109,6 +111,32 @@ void add_models_command(CLI::App& app, CliState& state) {
     bundle.model->eval();
     models::save_bundle(bundle, *create_out);
     std::cout << "wrote untrained " << create_args->arch << " bundle to " << *create_out << "\n";
+    state.exit_code = 0;
+  });
+
+  // One file for several bundles, so a single path (the default model, a registry entry, a hot
+  // reload) serves an ensemble.
+  struct EnsembleArgs {
+    std::vector<std::string> members;
+    std::string out, name;
+    bool no_flip = false;
+  };
+  auto ensemble_args = std::make_shared<EnsembleArgs>();
+  auto* ensemble = cmd->add_subcommand("ensemble", "pack bundles into one ensemble file (averaged like --model a --model b)");
+  ensemble->add_option("bundles", ensemble_args->members, "two or more bundle files")->required()->expected(2, -1);
+  ensemble->add_option("-o,--out", ensemble_args->out, "ensemble file to write")->required();
+  ensemble->add_option("--name", ensemble_args->name, "name recorded in the file's metadata");
+  ensemble->add_flag("--no-flip", ensemble_args->no_flip,
+                     "record test-time flip averaging as off: the members, not mirror images, use the compute (default on)");
+  ensemble->callback([&state, ensemble_args] {
+    const auto& a = *ensemble_args;
+    models::EnsembleOptions options;
+    options.test_time_flip = !a.no_flip;
+    options.metadata = {{"name", a.name.empty() ? std::filesystem::path(a.out).stem().string() : a.name},
+                        {"created_by", "faceage models ensemble"}};
+    models::save_ensemble(a.members, a.out, options);
+    std::cout << "wrote an ensemble of " << a.members.size() << " bundles to " << a.out
+              << " (test-time flip " << (a.no_flip ? "off" : "on") << ")\n";
     state.exit_code = 0;
   });
 }

@@ -36,7 +36,7 @@ struct PredictArgs {
   std::string annotate_dir;
   int batch_size = 32;
   bool largest_face = false;
-  bool no_flip = false;
+  FlipFlags flip;
   std::string precision = "auto";
 };
 
@@ -116,7 +116,7 @@ int run_predict(const PredictArgs& args, const CliState& state) {
   options.yunet_model = args.yunet_model;
   options.batch_size = args.batch_size;
   options.all_faces = !args.largest_face;
-  options.flip_average = !args.no_flip;
+  options.flip_average = args.flip.choice();
   options.precision = models::parse_precision(args.precision);
   infer::Predictor predictor(options, context);
 
@@ -162,16 +162,16 @@ void add_predict_command(CLI::App& app, CliState& state) {
   auto args = std::make_shared<PredictArgs>();
   auto* cmd = app.add_subcommand("predict", "estimate age and gender of the faces in images");
   cmd->add_option("paths", args->inputs, "image files and folders (searched recursively)")->required();
-  cmd->add_option("-m,--model", args->models, "model bundle(s); several are averaged (default: the bundled model)");
+  cmd->add_option("-m,--model", args->models, "model bundle(s) or ensemble file(s); several are averaged (default: the bundled model)");
   cmd->add_option("--detector", args->detector, "face detector: dlib-hog, yunet or none (default: the bundle's)");
   cmd->add_option("--yunet-model", args->yunet_model, "path of the YuNet ONNX model (or FACEAGE_YUNET_MODEL)");
   cmd->add_option("-f,--format", args->format, "output format")
       ->check(CLI::IsMember({"json", "jsonl", "csv", "table"}));
   cmd->add_option("-o,--output", args->output, "write records to this file instead of stdout");
   cmd->add_option("--annotate", args->annotate_dir, "write annotated copies of the images into this folder");
-  cmd->add_option("--batch-size", args->batch_size, "faces per model call")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", args->batch_size, "images per model call (a face and its mirror are two)")->check(CLI::PositiveNumber);
   cmd->add_flag("--largest-face", args->largest_face, "report only the largest face of each image");
-  cmd->add_flag("--no-flip", args->no_flip, "disable test-time flip averaging");
+  add_flip_flags(cmd, args->flip);
   cmd->add_option("--precision", args->precision,
                   "backbone precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16")
       ->capture_default_str();

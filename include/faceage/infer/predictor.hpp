@@ -24,14 +24,16 @@
 namespace faceage::infer {
 
 struct PredictorOptions {
-  // Bundles to run; more than one is an ensemble (ages and probabilities averaged).
-  // Empty: the default model (default_model_path()).
+  // Bundles or ensemble files to run; more than one bundle in all is an ensemble (ages and
+  // probabilities averaged). Empty: the default model (default_model_path()).
   std::vector<std::string> model_paths;
   std::string detector;     // empty: the detector recorded in the (first) bundle
   std::string yunet_model;  // path for the yunet detector (else FACEAGE_YUNET_MODEL)
   bool all_faces = true;    // false: only the largest face per image
-  bool flip_average = true; // test-time horizontal-flip averaging
-  int batch_size = 32;      // faces per model call
+  // Test-time horizontal-flip averaging. Unset: what the first model file records (an ensemble
+  // file's test_time_flip), else on.
+  std::optional<bool> flip_average;
+  int batch_size = 32;      // images per model call (with flip averaging a face and its mirror are two)
   // Backbone precision; auto: bfloat16 where the CPU has native bf16 (models/precision.hpp).
   models::InferencePrecision precision = models::InferencePrecision::kAuto;
   data::DecodeOptions decode;
@@ -71,7 +73,9 @@ struct CropAnswer {
 
 struct ModelInfo {
   std::vector<std::string> paths;
-  std::vector<nlohmann::json> bundles;  // read_bundle_info of each
+  std::vector<nlohmann::json> bundles;  // read_bundle_info of each path
+  int members = 0;                      // bundles run per face (ensemble members included)
+  bool flip_average = true;             // resolved test-time flip setting
   std::string detector;
   int crop_size = 0;
   std::string precision;  // resolved: "float32" | "bfloat16"

@@ -2,6 +2,7 @@
 // A model bundle: one file holding weights + architecture options + preprocessing + face pipeline
 // settings + label spec + metadata (training config, metrics, data checksum). Loading a bundle
 // rebuilds everything needed to reproduce its predictions.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,30 @@ void save_bundle(const Bundle& bundle, const std::string& path, const SaveOption
 // kNotFound for a missing file, kModel for anything that is not a valid bundle. The model is in
 // eval mode on `device`.
 Bundle load_bundle(const std::string& path, const std::string& device = "cpu");
-// Reads only the JSON parts (no weights) for listings and metadata routes.
+// Reads only the JSON parts (no weights) for listings and metadata routes. For an ensemble file:
+// its own JSON (format "faceage-ensemble"), each member's bundle.json under members[i].info.
 nlohmann::json read_bundle_info(const std::string& path);
+
+// An ensemble file packs several bundles, byte for byte, into one file (the same zip container) so
+// that one path (models/default.fab, a registry entry, a hot reload) names a whole ensemble. It also
+// records whether test-time flip averaging suits it (off: the members, not mirror images, use the
+// compute; for a latency budget).
+struct EnsembleOptions {
+  bool test_time_flip = true;
+  nlohmann::json metadata = nlohmann::json::object();  // name, created_at, metrics, ...
+};
+// Members must be plain bundles (kInvalidArgument for an ensemble member, kNotFound / kModel as
+// load_bundle for a missing or damaged one). Writes atomically.
+void save_ensemble(const std::vector<std::string>& member_paths, const std::string& path,
+                   const EnsembleOptions& options = {});
+
+// What a model file holds: one bundle, or an ensemble's members in order.
+struct ModelFile {
+  std::vector<Bundle> members;
+  // The ensemble's recorded flip setting; unset for a plain bundle (the caller's default applies).
+  std::optional<bool> test_time_flip;
+};
+// Loads a plain bundle or an ensemble file (members in eval mode on `device`).
+ModelFile load_model_file(const std::string& path, const std::string& device = "cpu");
 
 }  // namespace faceage::models
