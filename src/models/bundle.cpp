@@ -336,6 +336,13 @@ Bundle load_bundle_from(caffe2::serialize::PyTorchStreamReader& reader, const nl
   return bundle;
 }
 
+// The bytes of member `i` of an ensemble file (a whole bundle file); kModel when missing.
+std::string member_bytes(caffe2::serialize::PyTorchStreamReader& reader, const nlohmann::json& members, size_t i,
+                         const std::string& path) {
+  const auto record = members[i].is_object() ? members[i].value("record", std::string()) : std::string();
+  return read_record(reader, record, path + " member " + std::to_string(i));
+}
+
 Error ensemble_not_bundle(const std::string& path) {
   return Error(ErrorCode::kInvalidArgument, "'" + path + "' is an ensemble file, not a single bundle",
                "load it with load_model_file (faceage predict/eval/serve --model accept it)");
@@ -383,6 +390,26 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
   write_zip_atomic(path, records);
 }
 
+std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir) {
+  auto reader = open_reader(path);
+  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
+  if (check_format(info, path) != kEnsembleFormat) {
+    throw Error(ErrorCode::kInvalidArgument, "'" + path + "' is a single bundle, not an ensemble file");
+  }
+  std::vector<std::string> written;
+  const auto members = info.value("members", nlohmann::json::array());
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto bytes = member_bytes(*reader, members, i, path);
+    const auto out = (std::filesystem::path(out_dir) /
+                      (std::filesystem::path(path).stem().string() + "-member-" + std::to_string(i) + ".fab"))
+                         .string();
+    std::filesystem::create_directories(out_dir);
+    write_file_atomic(out, bytes);
+    written.push_back(out);
+  }
+  return written;
+}
+
 ModelFile load_model_file(const std::string& path, const std::string& device) {
   auto reader = open_reader(path);
   auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
@@ -398,8 +425,7 @@ ModelFile load_model_file(const std::string& path, const std::string& device) {
   file.test_time_flip = get_field<bool>(info, "ensemble", "test_time_flip", false);
   for (size_t i = 0; i < members.size(); ++i) {
     const std::string label = path + " member " + std::to_string(i);
-    const auto record = members[i].is_object() ? members[i].value("record", std::string()) : std::string();
-    std::istringstream stream(read_record(*reader, record, label));
+    std::istringstream stream(member_bytes(*reader, members, i, path));
     std::unique_ptr<caffe2::serialize::PyTorchStreamReader> member_reader;
     try {
       member_reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&stream);

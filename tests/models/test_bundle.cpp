@@ -215,6 +215,14 @@ TEST(Ensemble, PacksMembersByteForByteAndLoadsThemBack) {
   EXPECT_FALSE(single.test_time_flip.has_value());
   // One bundle is what load_bundle returns; an ensemble is not one bundle.
   EXPECT_EQ(error_of([&] { load_bundle(dir.file("pair.fab")); }), ErrorCode::kInvalidArgument);
+
+  // Unpacking gives the members back byte for byte.
+  const auto unpacked = unpack_ensemble(dir.file("pair.fab"), dir.file("out"));
+  ASSERT_EQ(unpacked.size(), 2u);
+  EXPECT_EQ(unpacked[1], dir.file("out/pair-member-1.fab"));
+  EXPECT_EQ(sha256_file(unpacked[0]), sha256_file(dir.file("a.fab")));
+  EXPECT_EQ(sha256_file(unpacked[1]), sha256_file(dir.file("b.fab")));
+  EXPECT_EQ(error_of([&] { unpack_ensemble(dir.file("a.fab"), dir.file("out")); }), ErrorCode::kInvalidArgument);
 }
 
 TEST(Ensemble, RefusesBadMembersAndDamagedFiles) {

@@ -1,5 +1,5 @@
 // `faceage models list | info BUNDLE | import --arch A --pretrained PATH [--imagenet-check IMAGE]
-//  | create --out B | ensemble A B... --out E`
+//  | create --out B | ensemble A B... --out E | unpack E --out DIR`
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -137,6 +137,16 @@ void add_models_command(CLI::App& app, CliState& state) {
     models::save_ensemble(a.members, a.out, options);
     std::cout << "wrote an ensemble of " << a.members.size() << " bundles to " << a.out
               << " (test-time flip " << (a.no_flip ? "off" : "on") << ")\n";
+    state.exit_code = 0;
+  });
+
+  // Back to single bundles: e.g. one member of the default ensemble where a latency budget needs it.
+  auto unpack_args = std::make_shared<std::pair<std::string, std::string>>();
+  auto* unpack = cmd->add_subcommand("unpack", "write an ensemble file's members out as single bundles");
+  unpack->add_option("ensemble", unpack_args->first, "ensemble file")->required();
+  unpack->add_option("-o,--out", unpack_args->second, "folder for <name>-member-<i>.fab")->required();
+  unpack->callback([&state, unpack_args] {
+    for (const auto& path : models::unpack_ensemble(unpack_args->first, unpack_args->second)) std::cout << path << "\n";
     state.exit_code = 0;
   });
 }

@@ -63,6 +63,10 @@ struct EnsembleOptions {
 void save_ensemble(const std::vector<std::string>& member_paths, const std::string& path,
                    const EnsembleOptions& options = {});
 
+// Writes each member of an ensemble file back out as a bundle, byte for byte, named
+// <ensemble stem>-member-<i>.fab in `out_dir`; returns the paths. kInvalidArgument for a plain bundle.
+std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir);
+
 // What a model file holds: one bundle, or an ensemble's members in order.
 struct ModelFile {
   std::vector<Bundle> members;
