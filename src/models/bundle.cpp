@@ -336,6 +336,15 @@ Bundle load_bundle_from(caffe2::serialize::PyTorchStreamReader& reader, const nl
   return bundle;
 }
 
+// An ensemble file's member list; kModel when absent or empty.
+nlohmann::json ensemble_members(const nlohmann::json& info, const std::string& path) {
+  auto members = info.value("members", nlohmann::json::array());
+  if (!members.is_array() || members.empty()) {
+    throw Error(ErrorCode::kModel, "ensemble '" + path + "' lists no members", "the file is damaged; re-create it");
+  }
+  return members;
+}
+
 // The bytes of member `i` of an ensemble file (a whole bundle file); kModel when missing.
 std::string member_bytes(caffe2::serialize::PyTorchStreamReader& reader, const nlohmann::json& members, size_t i,
                          const std::string& path) {
@@ -397,7 +406,7 @@ std::vector<std::string> unpack_ensemble(const std::string& path, const std::str
     throw Error(ErrorCode::kInvalidArgument, "'" + path + "' is a single bundle, not an ensemble file");
   }
   std::vector<std::string> written;
-  const auto members = info.value("members", nlohmann::json::array());
+  const auto members = ensemble_members(info, path);
   for (size_t i = 0; i < members.size(); ++i) {
     const auto bytes = member_bytes(*reader, members, i, path);
     const auto out = (std::filesystem::path(out_dir) /
@@ -418,11 +427,8 @@ ModelFile load_model_file(const std::string& path, const std::string& device) {
     file.members.push_back(load_bundle_from(*reader, info, path, device));
     return file;
   }
-  const auto members = info.value("members", nlohmann::json::array());
-  if (!members.is_array() || members.empty()) {
-    throw Error(ErrorCode::kModel, "ensemble '" + path + "' lists no members", "the file is damaged; re-create it");
-  }
-  file.test_time_flip = get_field<bool>(info, "ensemble", "test_time_flip", false);
+  const auto members = ensemble_members(info, path);
+  file.test_time_flip = get_field<bool>(info, "ensemble", "test_time_flip", EnsembleOptions{}.test_time_flip);
   for (size_t i = 0; i < members.size(); ++i) {
     const std::string label = path + " member " + std::to_string(i);
     std::istringstream stream(member_bytes(*reader, members, i, path));
