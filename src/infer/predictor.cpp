@@ -245,10 +245,11 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
       impl_->bundles.push_back(std::move(bundle));
     }
     impl_->info.paths.push_back(path);
-    impl_->info.bundles.push_back(models::read_bundle_info(path));
+    impl_->info.bundles.push_back(std::move(file.info));
   }
   impl_->info.flip_average = options.flip_average.value_or(recorded_flip.value_or(true));
   impl_->info.members = static_cast<int>(impl_->bundles.size());
+  impl_->info.arch = impl_->bundles.front().model_options.arch;
   const auto& first = impl_->bundles.front();
   impl_->face_options = first.face_pipeline.is_null() || first.face_pipeline.empty()
                             ? face::FacePipelineOptions{}

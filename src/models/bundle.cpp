@@ -111,6 +111,21 @@ std::string check_format(const nlohmann::json& info, const std::string& path) {
   return format;
 }
 
+// A bundle or ensemble file opened for reading, its bundle.json parsed and its format checked.
+struct OpenedFile {
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  nlohmann::json info;
+  std::string format;  // kFormat or kEnsembleFormat
+};
+
+OpenedFile open_model(const std::string& path) {
+  OpenedFile file;
+  file.reader = open_reader(path);
+  file.info = parse_json_record(read_record(*file.reader, kInfoRecord, path), path, kInfoRecord);
+  file.format = check_format(file.info, path);
+  return file;
+}
+
 struct ZipRecord {
   std::string name;
   const void* data;
@@ -256,10 +271,7 @@ void save_bundle(const Bundle& bundle, const std::string& path, const SaveOption
 }
 
 nlohmann::json read_bundle_info(const std::string& path) {
-  auto reader = open_reader(path);
-  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
-  check_format(info, path);
-  return info;
+  return open_model(path).info;
 }
 
 namespace {
@@ -360,10 +372,9 @@ Error ensemble_not_bundle(const std::string& path) {
 }  // namespace
 
 Bundle load_bundle(const std::string& path, const std::string& device) {
-  auto reader = open_reader(path);
-  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
-  if (check_format(info, path) == kEnsembleFormat) throw ensemble_not_bundle(path);
-  return load_bundle_from(*reader, info, path, device);
+  auto file = open_model(path);
+  if (file.format == kEnsembleFormat) throw ensemble_not_bundle(path);
+  return load_bundle_from(*file.reader, file.info, path, device);
 }
 
 void save_ensemble(const std::vector<std::string>& member_paths, const std::string& path, const EnsembleOptions& options) {
@@ -400,15 +411,14 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
 }
 
 std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir) {
-  auto reader = open_reader(path);
-  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
-  if (check_format(info, path) != kEnsembleFormat) {
+  auto file = open_model(path);
+  if (file.format != kEnsembleFormat) {
     throw Error(ErrorCode::kInvalidArgument, "'" + path + "' is a single bundle, not an ensemble file");
   }
   std::vector<std::string> written;
-  const auto members = ensemble_members(info, path);
+  const auto members = ensemble_members(file.info, path);
   for (size_t i = 0; i < members.size(); ++i) {
-    const auto bytes = member_bytes(*reader, members, i, path);
+    const auto bytes = member_bytes(*file.reader, members, i, path);
     const auto out = (std::filesystem::path(out_dir) /
                       (std::filesystem::path(path).stem().string() + "-member-" + std::to_string(i) + ".fab"))
                          .string();
@@ -420,18 +430,18 @@ std::vector<std::string> unpack_ensemble(const std::string& path, const std::str
 }
 
 ModelFile load_model_file(const std::string& path, const std::string& device) {
-  auto reader = open_reader(path);
-  auto info = parse_json_record(read_record(*reader, kInfoRecord, path), path, kInfoRecord);
+  auto opened = open_model(path);
   ModelFile file;
-  if (check_format(info, path) == kFormat) {
-    file.members.push_back(load_bundle_from(*reader, info, path, device));
+  file.info = opened.info;
+  if (opened.format == kFormat) {
+    file.members.push_back(load_bundle_from(*opened.reader, opened.info, path, device));
     return file;
   }
-  const auto members = ensemble_members(info, path);
-  file.test_time_flip = get_field<bool>(info, "ensemble", "test_time_flip", EnsembleOptions{}.test_time_flip);
+  const auto members = ensemble_members(opened.info, path);
+  file.test_time_flip = get_field<bool>(opened.info, "ensemble", "test_time_flip", EnsembleOptions{}.test_time_flip);
   for (size_t i = 0; i < members.size(); ++i) {
     const std::string label = path + " member " + std::to_string(i);
-    std::istringstream stream(member_bytes(*reader, members, i, path));
+    std::istringstream stream(member_bytes(*opened.reader, members, i, path));
     std::unique_ptr<caffe2::serialize::PyTorchStreamReader> member_reader;
     try {
       member_reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&stream);

@@ -235,14 +235,10 @@ nlohmann::json ServedModel::describe(const std::string& name) const {
     entry["path"] = info.paths[i];
     bundles.push_back(std::move(entry));
   }
-  // The first model's architecture (an ensemble file's first member).
-  const nlohmann::json* first = bundles.empty() ? nullptr : &bundles[0];
-  if (first && first->contains("members") && !(*first)["members"].empty()) first = &(*first)["members"][0];
-  const std::string arch = first && first->contains("model_options") ? (*first)["model_options"].value("arch", "") : "";
   return {{"name", name},
           {"version", version_},
           {"paths", info.paths},
-          {"arch", arch},
+          {"arch", info.arch},
           {"detector", info.detector},
           {"crop_size", info.crop_size},
           {"precision", info.precision},

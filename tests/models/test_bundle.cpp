@@ -6,10 +6,13 @@
 #include <fstream>
 
 #include "faceage/core/fs.hpp"
+#include "support/error_code.hpp"
 #include "support/temp_dir.hpp"
 
 namespace faceage::models {
 namespace {
+
+using faceage::testing::error_of;
 
 Bundle small_bundle() {
   ModelOptions options;
@@ -29,12 +32,7 @@ Bundle small_bundle() {
 }
 
 ErrorCode load_error(const std::string& path) {
-  try {
-    load_bundle(path);
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
+  return error_of([&] { load_bundle(path); });
 }
 
 // Copies a bundle's records into a new zip, editing bundle.json / tensors.json on the way.
@@ -169,15 +167,6 @@ TEST(Bundle, SaveRefusesAnEmptyBundleAndUnwritablePaths) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kIo);
   }
-}
-
-ErrorCode error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
 }
 
 TEST(Ensemble, PacksMembersByteForByteAndLoadsThemBack) {

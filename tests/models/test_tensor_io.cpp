@@ -3,18 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "faceage/core/error.hpp"
+#include "support/error_code.hpp"
 
 namespace faceage::models {
 namespace {
 
-ErrorCode error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
-}
+using faceage::testing::error_of;
 
 TEST(ImagesToTensor, NormalisesPerChannelInNchwOrder) {
   cv::Mat rgb(2, 2, CV_8UC3);

@@ -4,18 +4,12 @@
 
 #include "faceage/core/error.hpp"
 #include "faceage/serve/http_util.hpp"
+#include "support/error_code.hpp"
 
 namespace faceage::serve {
 namespace {
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
-}
+using faceage::testing::error_of;
 
 TEST(Requests, JsonBodiesInEveryAcceptedShape) {
   const auto a = base64_encode("AAA"), b = base64_encode("BB");
@@ -32,10 +26,10 @@ TEST(Requests, JsonBodiesInEveryAcceptedShape) {
 }
 
 TEST(Requests, MalformedJsonBodiesAreBadRequests) {
-  EXPECT_EQ(code_of([] { images_from_json({{"foo", 1}}); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([] { images_from_json({{"instances", 3}}); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([] { images_from_json({{"instances", {1}}}); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([] { images_from_json({{"image", "***"}}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([] { images_from_json({{"foo", 1}}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([] { images_from_json({{"instances", 3}}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([] { images_from_json({{"instances", {1}}}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([] { images_from_json({{"image", "***"}}); }), ErrorCode::kInvalidArgument);
 }
 
 TEST(Requests, V2BytesInputWithShapeAndOutputs) {
@@ -58,23 +52,23 @@ TEST(Requests, V2BytesInputWithShapeAndOutputs) {
 TEST(Requests, V2RejectsWrongTypesShapesAndNames) {
   const auto a = base64_encode("AAA");
   auto with = [&](nlohmann::json input) { return nlohmann::json{{"inputs", {input}}}; };
-  EXPECT_EQ(code_of([&] { parse_v2_request(with({{"name", "image"}, {"shape", {1}}, {"datatype", "FP32"}, {"data", {1.0}}})); }),
+  EXPECT_EQ(error_of([&] { parse_v2_request(with({{"name", "image"}, {"shape", {1}}, {"datatype", "FP32"}, {"data", {1.0}}})); }),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { parse_v2_request(with({{"name", "image"}, {"shape", {2}}, {"datatype", "BYTES"}, {"data", {a}}})); }),
+  EXPECT_EQ(error_of([&] { parse_v2_request(with({{"name", "image"}, {"shape", {2}}, {"datatype", "BYTES"}, {"data", {a}}})); }),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { parse_v2_request({{"inputs", nlohmann::json::array()}}); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([&] { parse_v2_request(nlohmann::json::array()); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { parse_v2_request({{"inputs", nlohmann::json::array()}}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { parse_v2_request(nlohmann::json::array()); }), ErrorCode::kInvalidArgument);
   nlohmann::json two = {{"inputs",
                          {{{"name", "x"}, {"shape", {1}}, {"datatype", "BYTES"}, {"data", {a}}},
                           {{"name", "y"}, {"shape", {1}}, {"datatype", "BYTES"}, {"data", {a}}}}}};
-  EXPECT_EQ(code_of([&] { parse_v2_request(two); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { parse_v2_request(two); }), ErrorCode::kInvalidArgument);
   // A single input may have any name.
   EXPECT_EQ(parse_v2_request(with({{"name", "x"}, {"shape", {1}}, {"datatype", "BYTES"}, {"data", {a}}})).images.items.size(), 1u);
 }
 
 TEST(Requests, ImageCountLimits) {
-  EXPECT_EQ(code_of([] { check_image_count(0, 4); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(code_of([] { check_image_count(5, 4); }), ErrorCode::kTooLarge);
+  EXPECT_EQ(error_of([] { check_image_count(0, 4); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([] { check_image_count(5, 4); }), ErrorCode::kTooLarge);
   EXPECT_NO_THROW(check_image_count(4, 4));
 }
 

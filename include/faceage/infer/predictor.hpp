@@ -75,6 +75,7 @@ struct ModelInfo {
   std::vector<std::string> paths;
   std::vector<nlohmann::json> bundles;  // read_bundle_info of each path
   int members = 0;                      // bundles run per face (ensemble members included)
+  std::string arch;                     // the first bundle's backbone
   bool flip_average = true;             // resolved test-time flip setting
   std::string detector;
   int crop_size = 0;

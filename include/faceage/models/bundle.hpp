@@ -70,6 +70,7 @@ std::vector<std::string> unpack_ensemble(const std::string& path, const std::str
 // What a model file holds: one bundle, or an ensemble's members in order.
 struct ModelFile {
   std::vector<Bundle> members;
+  nlohmann::json info;  // the file's bundle.json, as read_bundle_info returns it
   // The ensemble's recorded flip setting; unset for a plain bundle (the caller's default applies).
   std::optional<bool> test_time_flip;
 };
