@@ -192,6 +192,19 @@ YAML
   build-gpu/faceage --device cuda train --config "$w/cuda.yaml" --run-dir "$w/run" && cat "$w/run/metrics.jsonl" &&
     build-gpu/faceage --device cuda predict --model "$w/run/best.fab" --detector none --format csv \
       "$w/val/images/face_0000.png" || status=1
+  # Training throughput on CUDA (docs/training.md): EfficientNet-B4 at 380 px and MobileNetV2 at 112 px,
+  # batch 32, bf16 autocast, on synthetic 400-px crops; epoch 2's img/s (epoch 1 warms cuDNN up).
+  LD_LIBRARY_PATH= python3 tests/support/make_synthetic_faces.py "$w/big" --count 640 --size 400 --seed 3
+  local arch size
+  for arch_size in efficientnet_b4:380 mobilenet_v2:112 resnet18:112; do
+    arch=${arch_size%:*}; size=${arch_size#*:}
+    echo "== CUDA throughput $arch @ $size"
+    sed -e "s|crop_size: 48|crop_size: 400|; s|input_size: 64|input_size: $size|; s|arch: mobilenet_v2|arch: $arch|" \
+        -e "s|$w/train/manifest.csv|$w/big/manifest.csv|; s|workers: 4|workers: 14|; s|batch_size: 16|batch_size: 32|" \
+        "$w/cuda.yaml" > "$w/speed-$arch.yaml"
+    build-gpu/faceage --threads 16 --device cuda train --config "$w/speed-$arch.yaml" --run-dir "$w/speed-$arch" >/dev/null 2>&1 &&
+      tail -1 "$w/speed-$arch/metrics.jsonl" || echo "throughput run $arch failed"
+  done
   [[ -n ${OUT:-} ]] && cp build-gpu/CMakeCache.txt "$OUT/" 2>/dev/null
   echo "gpu-build: $([[ $status == 0 ]] && echo PASSED || echo FAILED)"
   return $status

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -408,6 +409,30 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
     records.push_back({members[i]["record"].get<std::string>(), member_bytes[i].data(), member_bytes[i].size()});
   }
   write_zip_atomic(path, records);
+}
+
+namespace {
+std::string recorded_licence(const nlohmann::json& info) {
+  const auto metadata = info.value("metadata", nlohmann::json::object());
+  return metadata.is_object() ? metadata.value("licence", std::string()) : std::string();
+}
+}  // namespace
+
+std::string licence_note(const nlohmann::json& info) {
+  std::string note = recorded_licence(info);
+  if (note.empty() && info.value("format", std::string()) == kEnsembleFormat) {
+    std::vector<std::string> notes;  // unique member notes, in member order
+    for (const auto& member : info.value("members", nlohmann::json::array())) {
+      const auto member_note = recorded_licence(member.value("info", nlohmann::json::object()));
+      if (!member_note.empty() && std::find(notes.begin(), notes.end(), member_note) == notes.end()) {
+        notes.push_back(member_note);
+      }
+    }
+    for (const auto& n : notes) note += (note.empty() ? "" : " | ") + n;
+  }
+  return note.empty() ? "not recorded in this model file (made before faceage recorded licence notes; see "
+                        "models/LICENSE.md for the shipped models)"
+                      : note;
 }
 
 std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir) {

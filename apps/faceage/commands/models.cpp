@@ -45,7 +45,9 @@ void add_models_command(CLI::App& app, CliState& state) {
   auto* info = cmd->add_subcommand("info", "print a bundle's JSON (options, preprocessing, labels, metadata)");
   info->add_option("bundle", args->bundle_path, "bundle file")->required();
   info->callback([&state, args] {
-    std::cout << models::read_bundle_info(args->bundle_path).dump(2) << "\n";
+    auto info = models::read_bundle_info(args->bundle_path);
+    info["licence"] = models::licence_note(info);
+    std::cout << info.dump(2) << "\n";
     state.exit_code = 0;
   });
 
@@ -118,7 +120,7 @@ void add_models_command(CLI::App& app, CliState& state) {
   // reload) serves an ensemble.
   struct EnsembleArgs {
     std::vector<std::string> members;
-    std::string out, name;
+    std::string out, name, licence;
     bool no_flip = false;
   };
   auto ensemble_args = std::make_shared<EnsembleArgs>();
@@ -126,6 +128,8 @@ void add_models_command(CLI::App& app, CliState& state) {
   ensemble->add_option("bundles", ensemble_args->members, "two or more bundle files")->required()->expected(2, -1);
   ensemble->add_option("-o,--out", ensemble_args->out, "ensemble file to write")->required();
   ensemble->add_option("--name", ensemble_args->name, "name recorded in the file's metadata");
+  ensemble->add_option("--licence", ensemble_args->licence,
+                       "licence note recorded in the file (default: the members' notes)");
   ensemble->add_flag("--no-flip", ensemble_args->no_flip,
                      "record test-time flip averaging as off: the members, not mirror images, use the compute (default on)");
   ensemble->callback([&state, ensemble_args] {
@@ -134,6 +138,7 @@ void add_models_command(CLI::App& app, CliState& state) {
     options.test_time_flip = !a.no_flip;
     options.metadata = {{"name", a.name.empty() ? std::filesystem::path(a.out).stem().string() : a.name},
                         {"created_by", "faceage models ensemble"}};
+    if (!a.licence.empty()) options.metadata["licence"] = a.licence;
     models::save_ensemble(a.members, a.out, options);
     std::cout << "wrote an ensemble of " << a.members.size() << " bundles to " << a.out
               << " (test-time flip " << (a.no_flip ? "off" : "on") << ")\n";

@@ -67,6 +67,11 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
 // <ensemble stem>-member-<i>.fab in `out_dir`; returns the paths. kInvalidArgument for a plain bundle.
 std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir);
 
+// The terms a model file may be used under, as recorded when it was made: a plain bundle's
+// metadata.licence (from the training config's data.licence); an ensemble's own metadata.licence,
+// else its members' notes joined. Models made before notes were recorded get a sentence saying so.
+std::string licence_note(const nlohmann::json& info);
+
 // What a model file holds: one bundle, or an ensemble's members in order.
 struct ModelFile {
   std::vector<Bundle> members;
