@@ -159,16 +159,19 @@ build() {
   local libs=$DEPS/stubs:$L torch_prefix nvcc
   torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
   nvcc=$(realpath "$(command -v nvcc)")
+  # libstdc++ goes first among the executables' DT_NEEDED: the wheel's libtorch.so exports its own
+  # std::filesystem symbols, and binding to those (remove_all) jumped to address 0 on the GPU machine.
   # MKL: the wheel links it statically, and a system MKL found by Caffe2's config breaks the link.
   TORCH_CUDA_ARCH_LIST=9.0 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$P/usr" -DPKG_CONFIG_EXECUTABLE="$P/pkg-config" -DOPENSSL_ROOT_DIR="$P/usr" \
     -DCMAKE_CUDA_COMPILER="$nvcc" -DCUDAToolkit_ROOT="${nvcc%/bin/nvcc}" -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DCMAKE_DISABLE_FIND_PACKAGE_MKL=ON -DFACEAGE_BUILD_BENCH=OFF \
-    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$libs"
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$libs -Wl,--no-as-needed -lstdc++ -Wl,--as-needed"
   # The torch-using targets only (a full build costs device minutes); ctest needs every test
   # executable built, so the tests run directly.
-  cmake --build build-gpu -j"$(nproc)" --target faceage test_models test_train test_infer
+  cmake --build build-gpu -j"$(nproc)" --target ${FACEAGE_GPU_TARGETS:-faceage test_models test_train test_infer}
   export LD_LIBRARY_PATH=$libs   # for the transitive Debian libraries (RUNPATH covers direct ones)
+  [[ ${1:-} == debug ]] && { debug_crashes; return; }
   local status=0 t
   for t in models train infer; do
     echo "== test_$t"; build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='-*Slow.*' || status=1
@@ -210,7 +213,27 @@ YAML
   return $status
 }
 
+# `debug`: builds test_models and test_infer only and finds where a crashing suite dies: each test
+# binary run test by test (the last "[ RUN" names the crashing test), a backtrace from cuda-gdb, then
+# the same binaries with oneDNN held below AMX and below AVX512-BF16 (CPU-kernel suspects).
+debug_crashes() {
+  set +e +o pipefail  # a crash is what this looks for: keep going
+  local t isa
+  for t in models infer; do
+    echo "== test_$t, verbose"; timeout 50 build-gpu/tests/test_$t --gtest_filter='-*Slow.*' 2>&1 | grep -E '^\[ (RUN|  FAILED|  PASSED) ' | tail -4
+    echo "== test_$t, backtrace"
+    timeout 50 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' --args build-gpu/tests/test_$t --gtest_filter='-*Slow.*' 2>&1 |
+      grep -vE '^\[(New|Thread|Detaching)|^\[ +OK|^\[ RUN' | tail -40
+    for isa in AVX512_CORE_BF16 AVX512_CORE AVX2; do
+      echo "== test_$t with ONEDNN_MAX_CPU_ISA=$isa"
+      ONEDNN_MAX_CPU_ISA=$isa timeout 50 build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='-*Slow.*' 2>&1 | tail -3
+    done
+  done
+  grep -m1 -o 'model name.*' /proc/cpuinfo; grep -m1 -oE 'amx[a-z_0-9]*|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
+}
+
 case ${1:-} in
+  debug) FACEAGE_GPU_TARGETS="test_models test_infer" build debug ;;
   fetch) fetch ;;
   build) build ;;
   *) echo "usage: $0 fetch|build" >&2; exit 2 ;;
