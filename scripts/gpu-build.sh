@@ -159,18 +159,21 @@ build() {
   local libs=$DEPS/stubs:$L torch_prefix nvcc
   torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
   nvcc=$(realpath "$(command -v nvcc)")
-  # libstdc++ goes first among the executables' DT_NEEDED: the wheel's libtorch.so exports its own
-  # std::filesystem symbols, and binding to those (remove_all) jumped to address 0 on the GPU machine.
   # MKL: the wheel links it statically, and a system MKL found by Caffe2's config breaks the link.
   TORCH_CUDA_ARCH_LIST=9.0 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$P/usr" -DPKG_CONFIG_EXECUTABLE="$P/pkg-config" -DOPENSSL_ROOT_DIR="$P/usr" \
     -DCMAKE_CUDA_COMPILER="$nvcc" -DCUDAToolkit_ROOT="${nvcc%/bin/nvcc}" -DCMAKE_CUDA_ARCHITECTURES=90 \
     -DCMAKE_DISABLE_FIND_PACKAGE_MKL=ON -DFACEAGE_BUILD_BENCH=OFF \
-    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$libs -Wl,--no-as-needed -lstdc++ -Wl,--as-needed"
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$libs"
   # The torch-using targets only (a full build costs device minutes); ctest needs every test
   # executable built, so the tests run directly.
   cmake --build build-gpu -j"$(nproc)" --target ${FACEAGE_GPU_TARGETS:-faceage test_models test_train test_infer}
   export LD_LIBRARY_PATH=$libs   # for the transitive Debian libraries (RUNPATH covers direct ones)
+  # The wheel's libtorch.so exports its own std::filesystem symbols; binding to its remove_all jumped
+  # to address 0 (measured on the H200 machine: every test that removes a temp dir crashed). Loading
+  # the system libstdc++ first makes every std:: symbol resolve there (all suites then pass). A
+  # libstdc++-first DT_NEEDED order via -Wl,--no-as-needed -lstdc++ did not take (g++ puts it last).
+  LD_PRELOAD=$(g++ -print-file-name=libstdc++.so.6); export LD_PRELOAD
   [[ ${1:-} == debug ]] && { debug_crashes; return; }
   local status=0 t
   for t in models train infer; do
@@ -180,8 +183,8 @@ build() {
   for t in models train infer; do build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='*Gpu.*' || status=1; done
   # A short training run on CUDA with bf16 autocast, then predict with its bundle on CUDA.
   local w; w=$(mktemp -d)
-  LD_LIBRARY_PATH= python3 tests/support/make_synthetic_faces.py "$w/train" --count 96 --seed 1
-  LD_LIBRARY_PATH= python3 tests/support/make_synthetic_faces.py "$w/val" --count 32 --seed 2
+  LD_LIBRARY_PATH= LD_PRELOAD= python3 tests/support/make_synthetic_faces.py "$w/train" --count 96 --seed 1
+  LD_LIBRARY_PATH= LD_PRELOAD= python3 tests/support/make_synthetic_faces.py "$w/val" --count 32 --seed 2
   cat > "$w/cuda.yaml" <<YAML
 seed: 5
 data: {train: $w/train/manifest.csv, val: $w/val/manifest.csv, cache_dir: $w/cache, workers: 4}
@@ -197,7 +200,7 @@ YAML
       "$w/val/images/face_0000.png" || status=1
   # Training throughput on CUDA (docs/training.md): EfficientNet-B4 at 380 px and MobileNetV2 at 112 px,
   # batch 32, bf16 autocast, on synthetic 400-px crops; epoch 2's img/s (epoch 1 warms cuDNN up).
-  LD_LIBRARY_PATH= python3 tests/support/make_synthetic_faces.py "$w/big" --count 640 --size 400 --seed 3
+  LD_LIBRARY_PATH= LD_PRELOAD= python3 tests/support/make_synthetic_faces.py "$w/big" --count 640 --size 400 --seed 3
   local arch size
   for arch_size in efficientnet_b4:380 mobilenet_v2:112 resnet18:112; do
     arch=${arch_size%:*}; size=${arch_size#*:}
