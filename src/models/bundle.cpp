@@ -184,10 +184,19 @@ std::string first_names(const std::vector<std::string>& names, size_t limit = 10
 }  // namespace
 
 nlohmann::json to_json(const LabelSpec& spec) {
-  return {{"genders", spec.genders},
-          {"interval_coverage", spec.interval_coverage},
-          {"interval_scale", spec.interval_scale},
-          {"interval_halfwidth", spec.interval_halfwidth}};
+  nlohmann::json json = {{"genders", spec.genders},
+                         {"interval_coverage", spec.interval_coverage},
+                         {"interval_scale", spec.interval_scale},
+                         {"interval_halfwidth", spec.interval_halfwidth}};
+  if (!spec.conformal.empty()) {
+    json["conformal"] = nlohmann::json::array();
+    for (const auto& c : spec.conformal) json["conformal"].push_back(to_json(c));
+  }
+  if (!spec.minor.empty()) {
+    json["minor"] = nlohmann::json::array();
+    for (const auto& c : spec.minor) json["minor"].push_back(to_json(c));
+  }
+  return json;
 }
 
 LabelSpec label_spec_from_json(const nlohmann::json& json) {
@@ -197,6 +206,8 @@ LabelSpec label_spec_from_json(const nlohmann::json& json) {
   spec.interval_coverage = get_field(json, "labels", "interval_coverage", spec.interval_coverage);
   spec.interval_scale = get_field(json, "labels", "interval_scale", spec.interval_scale);
   spec.interval_halfwidth = get_field(json, "labels", "interval_halfwidth", spec.interval_halfwidth);
+  for (const auto& c : json.value("conformal", nlohmann::json::array())) spec.conformal.push_back(conformal_from_json(c));
+  for (const auto& c : json.value("minor", nlohmann::json::array())) spec.minor.push_back(minor_calibration_from_json(c));
   return spec;
 }
 

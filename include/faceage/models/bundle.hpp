@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "faceage/models/calibration.hpp"
 #include "faceage/models/model.hpp"
 #include "faceage/models/preprocess.hpp"
 
@@ -21,6 +22,10 @@ struct LabelSpec {
   double interval_coverage = 0.8;
   double interval_scale = 1.0;
   double interval_halfwidth = 5.0;
+  // Fitted by `faceage models calibrate` (models/calibration.hpp); empty in bundles made before it.
+  // With a stored conformal calibration at the coverage asked, intervals come from it instead.
+  std::vector<ConformalCalibration> conformal;
+  std::vector<MinorCalibration> minor;  // Platt scaling of P(age < gate), per gate
 };
 
 nlohmann::json to_json(const LabelSpec& spec);
