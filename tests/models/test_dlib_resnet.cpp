@@ -90,8 +90,12 @@ TEST(DlibResNet, SyntheticTfjsWeightsLoadByNameAndShapes) {
   }
   testing::TempDir dir;
   const auto expected = write_tfjs_weights(*source, dir.path().string());
-  // The same number of tensors as face-api.js's file: a 4-tensor stem, 14 blocks of 8, fc.
+  // The same tensors as face-api.js's file: a 4-tensor stem, 14 blocks of 8, fc; its
+  // 5,338,112 uint8 + 276,480 float32 values.
   EXPECT_EQ(expected.size(), 117u);
+  int64_t values = 0;
+  for (const auto& p : source->parameters()) values += p.numel();
+  EXPECT_EQ(values, 5338112 + 276480);
 
   auto loaded = dlib_backbone_with_descriptor();
   ImportOptions strict;
@@ -116,18 +120,22 @@ TEST(DlibResNet, SyntheticTfjsWeightsLoadByNameAndShapes) {
   EXPECT_GT(relative, 0.0) << "quantised filters should differ a little";
 }
 
-TEST(DlibResNet, PretrainedWeightsGetGradientsAndTrainingKeepsFeatures) {
-  torch::manual_seed(5);
+// An age/gender model on dlib_resnet with every block active, like pretrained weights (the
+// registry's init zeroes each branch's last scale): positive scales and biases.
+AgeGenderModel active_dlib_model(uint64_t seed) {
+  torch::manual_seed(seed);
   ModelOptions options;
   options.arch = "dlib_resnet";
   auto model = create_model(options);
-  // Weights with every block active (the registry's init zeroes each branch's last scale).
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : model->backbone()->parameters()) {
-      if (p.dim() == 1) p.uniform_(0.2, 0.6);
-    }
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->backbone()->parameters()) {
+    if (p.dim() == 1) p.uniform_(0.2, 0.6);
   }
+  return model;
+}
+
+TEST(DlibResNet, PretrainedWeightsGetGradientsAndTrainingKeepsFeatures) {
+  auto model = active_dlib_model(5);
   auto images = torch::randn({4, 3, 150, 150});
   model->eval();
   torch::Tensor eval_features;
@@ -148,16 +156,7 @@ TEST(DlibResNet, PretrainedWeightsGetGradientsAndTrainingKeepsFeatures) {
 }
 
 TEST(DlibResNet, FoldsScaleLayersForInferenceAndRejectsTinyInputs) {
-  torch::manual_seed(3);
-  ModelOptions options;
-  options.arch = "dlib_resnet";
-  auto model = create_model(options);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : model->backbone()->parameters()) {
-      if (p.dim() == 1) p.uniform_(0.2, 0.6);
-    }
-  }
+  auto model = active_dlib_model(3);
   model->eval();
   torch::NoGradGuard no_grad;
   auto images = torch::randn({2, 3, 150, 150});
