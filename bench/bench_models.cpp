@@ -78,6 +78,8 @@ void BM_Forward_MobileNetV2_Optimized(benchmark::State& s) { run_forward(s, "mob
 void BM_Forward_ResNet18_Optimized(benchmark::State& s) { run_forward(s, "resnet18", Mode::kFusedChannelsLast); }
 // The same with the backbone in bfloat16 (fast only on CPUs with native bf16: AVX512_BF16 / AMX).
 void BM_Forward_MobileNetV2_OptimizedBf16(benchmark::State& s) { run_forward(s, "mobilenet_v2", Mode::kOptimizedBf16); }
+// dlib's face-recognition ResNet at its own 150 px (scale layers folded like BN) against MobileNetV2 at 112.
+void BM_Forward_DlibResNet_Optimized(benchmark::State& s) { run_forward(s, "dlib_resnet", Mode::kFusedChannelsLast); }
 
 BENCHMARK(BM_Forward_MobileNetV2)->Apply(grid)->Apply(target);
 BENCHMARK(BM_Forward_ResNet18)->Apply(grid);
@@ -89,6 +91,7 @@ BENCHMARK(BM_Forward_MobileNetV2_Optimized)->Apply(grid)->Apply(target)->Args({2
 BENCHMARK(BM_Forward_ResNet18_Optimized)->Apply(grid);
 BENCHMARK(BM_Forward_MobileNetV2_OptimizedBf16)->Apply(grid)->Apply(target)->Args({2, 112, 1});
 BENCHMARK(BM_Forward_MobileNetV2_FlushDenormal)->Apply(target);
+BENCHMARK(BM_Forward_DlibResNet_Optimized)->Args({1, 150, 1})->Args({2, 150, 1})->Args({1, 112, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Forward_ResNet18_FusedBN)->Args({1, 112, 1})->Args({32, 112, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ImagesToTensor(benchmark::State& state) {

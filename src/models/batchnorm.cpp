@@ -83,27 +83,42 @@ int reestimate_folded_batchnorm(AgeGenderModel& model, const std::function<std::
   return used;
 }
 
+namespace {
+
+// conv(x) * scale + shift as one convolution.
+void fold_into_conv(torch::nn::Conv2dImpl& conv, const torch::Tensor& scale, const torch::Tensor& shift) {
+  conv.weight.mul_(scale.view({-1, 1, 1, 1}));
+  if (conv.bias.defined()) {
+    conv.bias.mul_(scale).add_(shift);
+  } else {
+    // Conv2d registered "bias" as an undefined parameter; its forward reads the member, so
+    // the inference-only bias is set there (call this after moving the model to its device).
+    conv.bias = shift.clone();
+  }
+}
+
+}  // namespace
+
 int fuse_batchnorm_for_inference(AgeGenderModel& model) {
   torch::NoGradGuard no_grad;
   int fused = 0;
-  // Modules in registration order: every BN in the torchvision backbones directly follows the
-  // convolution it normalises (conv, bn pairs in Sequential or conv1/bn1 members).
+  // Modules in registration order: every BN (and dlib_resnet's scale layer) in the backbones
+  // directly follows the convolution it normalises (conv, bn pairs in Sequential or conv1/bn1
+  // members).
   torch::nn::Conv2dImpl* previous_conv = nullptr;
   for (auto& child : model->modules(false)) {
     if (auto* bn = child->as<detail::BatchNormImpl>()) {
       if (previous_conv && !bn->folded() && previous_conv->options.out_channels() == bn->num_features()) {
         auto scale = bn->weight / (bn->running_var + bn->eps()).sqrt();
-        auto shift = bn->bias - bn->running_mean * scale;
-        auto& conv = *previous_conv;
-        conv.weight.mul_(scale.view({-1, 1, 1, 1}));
-        if (conv.bias.defined()) {
-          conv.bias.mul_(scale).add_(shift);
-        } else {
-          // Conv2d registered "bias" as an undefined parameter; its forward reads the member, so
-          // the inference-only bias is set there (call this after moving the model to its device).
-          conv.bias = shift.clone();
-        }
+        fold_into_conv(*previous_conv, scale, bn->bias - bn->running_mean * scale);
         bn->set_folded(true);
+        ++fused;
+      }
+      previous_conv = nullptr;
+    } else if (auto* affine = child->as<detail::ChannelAffineImpl>()) {
+      if (previous_conv && !affine->folded() && previous_conv->options.out_channels() == affine->num_features()) {
+        fold_into_conv(*previous_conv, affine->weight, affine->bias);
+        affine->set_folded(true);
         ++fused;
       }
       previous_conv = nullptr;

@@ -46,6 +46,18 @@ BatchNormInputStats BatchNormImpl::stop_recording() {
   return std::move(stats_);
 }
 
+ChannelAffineImpl::ChannelAffineImpl(int64_t channels) : channels_(channels) {
+  weight = register_parameter("weight", torch::ones({channels}));
+  bias = register_parameter("bias", torch::zeros({channels}));
+}
+
+torch::Tensor ChannelAffineImpl::forward(const torch::Tensor& input) {
+  if (folded_) return input;  // its transform now lives in the preceding convolution
+  return torch::addcmul(bias.view({1, -1, 1, 1}), input, weight.view({1, -1, 1, 1}));
+}
+
+void ChannelAffineImpl::pretty_print(std::ostream& stream) const { stream << "ChannelAffine(" << channels_ << ")"; }
+
 torch::nn::Conv2d conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride,
                          int64_t padding, int64_t groups, bool bias) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel)

@@ -51,6 +51,29 @@ class BatchNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BatchNorm);
 
+// A learnable per-channel affine map y = x * weight + bias ([C] each), with no statistics: dlib's
+// "affine" layer, which replaced BatchNorm in its networks after training. Fine-tuning must keep it
+// a fixed function of one image (BatchNorm in training mode would normalise by batch statistics
+// and throw the pretrained features away: shared/README.md's BatchNorm trap). Like BatchNorm it
+// can be folded into the preceding convolution for inference.
+class ChannelAffineImpl : public torch::nn::Module {
+ public:
+  explicit ChannelAffineImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& input);
+  void pretty_print(std::ostream& stream) const override;
+
+  void set_folded(bool folded) { folded_ = folded; }
+  bool folded() const { return folded_; }
+  int64_t num_features() const { return channels_; }
+
+  torch::Tensor weight, bias;
+
+ private:
+  int64_t channels_;
+  bool folded_ = false;
+};
+TORCH_MODULE(ChannelAffine);
+
 // A Sequential that can nest (torch::nn::Sequential cannot hold another Sequential) and calls its
 // children directly instead of through AnyModule. Children are named "0", "1", ... as in PyTorch.
 class SeqImpl : public torch::nn::Module {

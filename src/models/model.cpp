@@ -33,6 +33,7 @@ void register_builtin_backbones(BackboneRegistry& registry) {
   detail::register_resnets(registry);
   detail::register_mobilenet_v2(registry);
   detail::register_efficientnets(registry);
+  detail::register_dlib_resnet(registry);
 }
 
 const BackboneRegistry& builtin_backbones() {

@@ -73,7 +73,7 @@ model:
   min_age: 0
   max_age: 100
   head_dropout: 0.2
-  pretrained: ""         # torchvision-format checkpoint for the backbone
+  pretrained: ""         # backbone weights: torch.save checkpoint, or a tfjs manifest (.json)
 preprocess:
   input_size: 112
   mean: [0.485, 0.456, 0.406]
@@ -465,7 +465,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   auto model = models::create_model(model_options);
   const std::string pretrained = expand_home(config.get_or<std::string>("model.pretrained", ""));
   if (!resuming && !pretrained.empty()) {
-    auto report = models::load_torchvision_weights(*model, pretrained);
+    auto report = models::load_pretrained_weights(*model, pretrained);
     if (logger) logger->info("pretrained weights from {}: {}", pretrained, report.to_string());
     FACEAGE_CHECK(!report.loaded.empty(), ErrorCode::kModel,
                   "no tensor of " << pretrained << " matched " << model_options.arch << "'s parameters");

@@ -100,9 +100,9 @@ INSTANTIATE_TEST_SUITE_P(AllBackbones, RegistryModel, ::testing::ValuesIn(all_ca
                            return info.param.arch + "_" + age_head_name(info.param.head);
                          });
 
-TEST(Registry, HoldsTheTorchvisionFamilies) {
+TEST(Registry, HoldsTheTorchvisionFamiliesAndDlibResNet) {
   EXPECT_EQ(builtin_backbones().names(),
-            (std::vector<std::string>{"efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
+            (std::vector<std::string>{"dlib_resnet", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
                                       "efficientnet_b4", "mobilenet_v2", "resnet18", "resnet34", "resnet50"}));
 }
 
@@ -122,7 +122,7 @@ TEST(Registry, ParameterCountsMatchTorchvision) {
 
 TEST(Registry, FeatureWidths) {
   const std::map<std::string, int64_t> expected{{"resnet18", 512}, {"mobilenet_v2", 1280}, {"efficientnet_b0", 1280},
-                                                {"efficientnet_b2", 1408}};
+                                                {"efficientnet_b2", 1408}, {"dlib_resnet", 256}};
   for (const auto& [name, width] : expected) {
     EXPECT_EQ(builtin_backbones().create(name, {})->num_features(), width) << name;
   }

@@ -7,11 +7,13 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "faceage/core/fs.hpp"
 #include "faceage/core/strings.hpp"
 #include "faceage/models/tensor_io.hpp"
+#include "support/error_code.hpp"
 #include "support/temp_dir.hpp"
 
 namespace faceage::models {
@@ -128,6 +130,137 @@ TEST(WeightsImport, BadFilesGiveErrorsNotCrashes) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kModel);
     EXPECT_NE(std::string(e.what()).find("epoch"), std::string::npos);
+  }
+}
+
+// A tfjs group as face-api.js ships it: quantised uint8 and uint16 entries, a raw float32 one, in
+// two .bin shards; bytes written by hand so the test does not share the reader's arithmetic.
+struct TfjsFixture {
+  std::string manifest;
+  std::vector<std::uint8_t> shard1, shard2;
+};
+
+TfjsFixture tfjs_fixture() {
+  TfjsFixture f;
+  f.manifest = R"([{"paths": ["w.bin1", "w.bin2"], "weights": [
+      {"name": "block/conv/filters", "shape": [1, 2, 3, 2], "dtype": "float32",
+       "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
+      {"name": "block/scale/biases", "shape": [2], "dtype": "float32",
+       "quantization": {"dtype": "uint16", "scale": 0.25, "min": 2.0}},
+      {"name": "block/scale/weights", "shape": [2], "dtype": "float32"},
+      {"name": "fc", "shape": [3, 2], "dtype": "float32", "quantization": {"dtype": "uint8", "scale": 1.0, "min": 0.0}}
+  ]}])";
+  std::vector<std::uint8_t> bytes;
+  for (int i = 0; i < 12; ++i) bytes.push_back(static_cast<std::uint8_t>(i));  // filters: -1 + i/2, HWIO order
+  for (std::uint16_t q : {std::uint16_t{4}, std::uint16_t{258}}) {              // biases: 3.0, 66.5
+    bytes.push_back(static_cast<std::uint8_t>(q & 0xff));
+    bytes.push_back(static_cast<std::uint8_t>(q >> 8));
+  }
+  for (float v : {1.5f, -0.25f}) {  // raw float32, little-endian
+    std::uint8_t raw[4];
+    std::memcpy(raw, &v, 4);
+    bytes.insert(bytes.end(), raw, raw + 4);
+  }
+  for (int i = 0; i < 6; ++i) bytes.push_back(static_cast<std::uint8_t>(10 * i));  // fc [in 3, out 2]
+  f.shard1.assign(bytes.begin(), bytes.begin() + 7);  // a shard boundary inside a tensor
+  f.shard2.assign(bytes.begin() + 7, bytes.end());
+  return f;
+}
+
+void write_tfjs(const testing::TempDir& dir, const TfjsFixture& f) {
+  write_file_atomic(dir.file("manifest.json"), f.manifest);
+  write_file_atomic(dir.file("w.bin1"), f.shard1);
+  write_file_atomic(dir.file("w.bin2"), f.shard2);
+}
+
+TEST(TfjsWeights, DecodesQuantisationAndConvertsNamesAndLayouts) {
+  testing::TempDir dir;
+  write_tfjs(dir, tfjs_fixture());
+  auto tensors = read_tfjs_weights(dir.file("manifest.json"));
+  ASSERT_EQ(tensors.size(), 4u);
+  EXPECT_EQ(tensors[0].first, "block.conv.weight");
+  EXPECT_EQ(tensors[1].first, "block.scale.bias");
+  EXPECT_EQ(tensors[2].first, "block.scale.weight");
+  EXPECT_EQ(tensors[3].first, "fc.weight");
+
+  // HWIO [1,2,3,2] -> OIHW [2,3,1,2]: torch[o][i][h][w] = tfjs[h][w][i][o] = -1 + 0.5 * flat index.
+  const auto& filters = tensors[0].second;
+  ASSERT_EQ(filters.sizes(), (std::vector<int64_t>{2, 3, 1, 2}));
+  for (int o = 0; o < 2; ++o)
+    for (int i = 0; i < 3; ++i)
+      for (int w = 0; w < 2; ++w) {
+        const int flat = ((0 * 2 + w) * 3 + i) * 2 + o;
+        EXPECT_FLOAT_EQ(filters[o][i][0][w].item<float>(), -1.0f + 0.5f * flat) << o << i << w;
+      }
+  EXPECT_TRUE(torch::equal(tensors[1].second, torch::tensor({3.0f, 66.5f})));
+  EXPECT_TRUE(torch::equal(tensors[2].second, torch::tensor({1.5f, -0.25f})));
+  // [in 3, out 2] -> [out 2, in 3].
+  EXPECT_TRUE(torch::equal(tensors[3].second, torch::tensor({{0.0f, 20.0f, 40.0f}, {10.0f, 30.0f, 50.0f}})));
+
+  // The same manifest inside a model.json loads too.
+  write_file_atomic(dir.file("model.json"), R"({"modelTopology": {}, "weightsManifest": )" + tfjs_fixture().manifest + "}");
+  EXPECT_EQ(read_tfjs_weights(dir.file("model.json")).size(), 4u);
+}
+
+TEST(TfjsWeights, LoadPretrainedWeightsPicksTheFormatByName) {
+  testing::TempDir dir;
+  write_tfjs(dir, tfjs_fixture());
+  struct BlockImpl : torch::nn::Module {
+    BlockImpl() {
+      conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 2, {1, 2}).bias(false)));
+    }
+    torch::nn::Conv2d conv{nullptr};
+  };
+  struct NetImpl : BackboneImpl {
+    NetImpl() { block = register_module("block", std::make_shared<BlockImpl>()); }
+    torch::Tensor forward_features(const torch::Tensor& x) override { return x; }
+    int64_t num_features() const override { return 2; }
+    torch::Tensor forward_classifier(const torch::Tensor& x) override { return x; }
+    std::shared_ptr<BlockImpl> block;
+  } net;
+  auto report = load_pretrained_weights(net, dir.file("manifest.json"));
+  EXPECT_EQ(report.loaded, (std::vector<std::string>{"block.conv.weight"}));
+  EXPECT_EQ(report.unexpected.size(), 3u);
+  EXPECT_FLOAT_EQ(net.block->conv->weight[1][2][0][1].item<float>(), -1.0f + 0.5f * 11);
+  // Anything but .json is a torch checkpoint: the manifest's .bin is not one.
+  EXPECT_EQ(testing::error_of([&] { load_pretrained_weights(net, dir.file("w.bin1")); }), ErrorCode::kModel);
+}
+
+TEST(TfjsWeights, BadManifestsAndShardsGiveTypedErrors) {
+  testing::TempDir dir;
+  const auto good = tfjs_fixture();
+  const std::string manifest = dir.file("manifest.json");
+  auto read = [&] { read_tfjs_weights(manifest); };
+  EXPECT_EQ(testing::error_of(read), ErrorCode::kNotFound);  // no manifest
+
+  write_tfjs(dir, good);
+  std::filesystem::remove(dir.file("w.bin2"));
+  EXPECT_EQ(testing::error_of(read), ErrorCode::kNotFound);  // a shard is missing
+
+  // Short and long shards: kModel, the short one naming the tensor it ends in.
+  auto shorter = good;
+  shorter.shard2.resize(shorter.shard2.size() - 3);
+  write_tfjs(dir, shorter);
+  try {
+    read();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kModel);
+    EXPECT_NE(std::string(e.what()).find("'fc'"), std::string::npos) << e.what();
+  }
+  auto longer = good;
+  longer.shard2.push_back(0);
+  write_tfjs(dir, longer);
+  EXPECT_EQ(testing::error_of(read), ErrorCode::kModel);
+
+  for (const std::string bad : {std::string("{not json"), std::string("{}"), std::string("[]"),
+                                std::string(R"([{"paths": ["w.bin1"]}])"),
+                                std::string(R"([{"paths": ["w.bin1"], "weights": [{"name": "a", "shape": [2]}]}])"),
+                                std::string(R"([{"paths": ["w.bin1"], "weights": [{"name": "a", "shape": [2],
+                                    "dtype": "float32", "quantization": {"dtype": "float16", "scale": 1, "min": 0}}]}])")}) {
+    write_tfjs(dir, good);
+    write_file_atomic(manifest, bad);
+    EXPECT_EQ(testing::error_of(read), ErrorCode::kModel) << bad;
   }
 }
 

@@ -51,9 +51,9 @@ void add_models_command(CLI::App& app, CliState& state) {
     state.exit_code = 0;
   });
 
-  auto* import = cmd->add_subcommand("import", "load a torchvision-format checkpoint into a backbone and report keys");
+  auto* import = cmd->add_subcommand("import", "load pretrained weights (torchvision or tfjs) into a backbone and report keys");
   import->add_option("--arch", args->arch, "backbone name (see `faceage models list`)");
-  import->add_option("--pretrained", args->pretrained, "torch.save state dict (.pt/.pth)")->required();
+  import->add_option("--pretrained", args->pretrained, "torch.save state dict (.pt/.pth) or tfjs weights manifest (.json)")->required();
   import->add_option("--imagenet-check", args->check_image,
                      "an image to classify with the checkpoint's ImageNet classifier (prints top-5 indices)");
   import->add_option("--input-scale-mean", args->scale_mean,
@@ -66,7 +66,7 @@ void add_models_command(CLI::App& app, CliState& state) {
     models::BackboneOptions options;
     options.imagenet_classes = check_image.empty() ? 0 : 1000;
     auto backbone = models::builtin_backbones().create(arch, options);
-    auto report = models::load_torchvision_weights(*backbone, pretrained);
+    auto report = models::load_pretrained_weights(*backbone, pretrained);
     std::cout << report.to_string() << "\n";
     if (!check_image.empty()) {
       cv::Mat bgr = cv::imread(check_image, cv::IMREAD_COLOR);

@@ -36,10 +36,10 @@ void set_batchnorm_frozen(torch::nn::Module& module, bool frozen, bool freeze_af
 int reestimate_folded_batchnorm(AgeGenderModel& model, const std::function<std::optional<torch::Tensor>()>& next_batch,
                                 int max_batches);
 
-// Inference only: folds each BatchNorm into the convolution before it (conv gains a bias, BN
-// becomes an identity). Eval outputs stay the same within float rounding; the model's state dict
+// Inference only: folds each BatchNorm (and each per-channel scale layer of dlib_resnet) into the
+// convolution before it (conv gains a bias, BN becomes an identity). Eval outputs stay the same within float rounding; the model's state dict
 // no longer describes the weights, so fuse after loading and moving to the device and never save a
-// fused model. Returns the number of BN layers folded.
+// fused model. Returns the number of layers folded.
 int fuse_batchnorm_for_inference(AgeGenderModel& model);
 
 // Inference only, after loading and moving to the device: eval mode, fuse_batchnorm_for_inference,

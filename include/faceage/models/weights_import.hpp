@@ -5,6 +5,8 @@
 // own .pth files hold (which torch::pickle_load in LibTorch 1.13 turns into None), through a small
 // pickle reader of our own. Also unwraps {"state_dict": ...}, {"model": ...},
 // {"model_state_dict": ...} and strips a DataParallel "module." prefix.
+// Also reads TensorFlow.js weights (a weights manifest .json and the .bin shards it names), such as
+// face-api.js's port of dlib's face-recognition ResNet (the dlib_resnet backbone).
 #include <torch/torch.h>
 
 #include <string>
@@ -21,6 +23,17 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 // stored dtype. kNotFound for a missing file; kModel for anything that is not a readable
 // checkpoint (legacy pre-1.6 format, corrupt zip, no tensor dict inside).
 NamedTensors read_torch_checkpoint(const std::string& path);
+
+// The tensors of a tfjs weights manifest (a JSON array of {paths, weights} groups, or a model.json
+// holding one under "weightsManifest"); each group's tensors lie back to back in the concatenation
+// of its .bin files, named relative to the manifest. Quantised entries (uint8/uint16:
+// value = min + q * scale) are decoded to float32; float32 and int32 are read as stored. Names and
+// layouts come out in torch's conventions, so they load by name with load_state_dict:
+// '/' -> '.'; a last part filters/weights -> weight, biases -> bias; a bare 2-D name ("fc") gets
+// ".weight"; HWIO conv filters -> OIHW; [in, out] matrices -> [out, in].
+// kNotFound for a missing manifest or .bin; kModel naming the tensor for a malformed manifest,
+// an unsupported dtype, or .bin files shorter or longer than the manifest says.
+NamedTensors read_tfjs_weights(const std::string& manifest_path);
 
 struct ImportReport {
   std::vector<std::string> loaded;          // copied into the module
@@ -50,5 +63,12 @@ ImportReport load_torchvision_weights(BackboneImpl& backbone, const std::string&
 // The same into model->backbone().
 ImportReport load_torchvision_weights(AgeGenderModelImpl& model, const std::string& path,
                                       const ImportOptions& options = {});
+
+// Pretrained weights in either format, by file name: a path ending in .json is a tfjs manifest
+// (read_tfjs_weights), anything else a torch.save checkpoint (read_torch_checkpoint). What
+// `model.pretrained` and `faceage models import --pretrained` take.
+ImportReport load_pretrained_weights(BackboneImpl& backbone, const std::string& path, const ImportOptions& options = {});
+ImportReport load_pretrained_weights(AgeGenderModelImpl& model, const std::string& path,
+                                     const ImportOptions& options = {});
 
 }  // namespace faceage::models
