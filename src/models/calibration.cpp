@@ -11,20 +11,15 @@ namespace faceage::models {
 
 double minor_probability(const float* probs, int bins, int min_age, double gate) {
   double mass = 0;
-  for (int b = 0; b < bins; ++b) {
-    const double low = min_age + b - 0.5, high = min_age + b + 0.5;
-    if (high <= gate) {
-      mass += probs[b];
-    } else if (low < gate) {
-      mass += probs[b] * (gate - low);
-    }
-  }
+  for (int b = 0; b < bins && min_age + b < gate; ++b) mass += probs[b];
   return std::clamp(mass, 0.0, 1.0);
 }
 
 double minor_probability_normal(double age, double std, double gate) {
-  if (!(std > 0)) return age < gate ? 1.0 : 0.0;
-  return 0.5 * std::erfc(-(gate - age) / (std * std::sqrt(2.0)));
+  // Labels are completed years: "under 18" is a label <= 17, i.e. a continuous age below 17.5.
+  const double threshold = std::ceil(gate) - 0.5;
+  if (!(std > 0)) return age < threshold ? 1.0 : 0.0;
+  return 0.5 * std::erfc(-(threshold - age) / (std * std::sqrt(2.0)));
 }
 
 namespace {

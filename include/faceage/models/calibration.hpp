@@ -12,11 +12,11 @@
 
 namespace faceage::models {
 
-// P(age < gate) from one distribution row over ages min_age..min_age+bins-1, each bin spanning
-// age +/- 0.5 (a label of 17 is a 17-year-old, under 18): the mass below `gate`, the bin that
-// straddles a fractional gate counted in proportion.
+// P(age < gate) from one distribution row over ages min_age..min_age+bins-1. Ages are completed
+// years (a label of 17 is a 17-year-old: under 18), so it is the mass of the bins below the gate.
 double minor_probability(const float* probs, int bins, int min_age, double gate);
-// For a regression head: P(age < gate) under a normal(age, std) (std > 0; else 0 or 1).
+// For a regression head: P(label < gate) under a normal(age, std) with a continuity correction
+// (label <= ceil(gate) - 1 <=> continuous age < ceil(gate) - 0.5); std <= 0 gives 0 or 1.
 double minor_probability_normal(double age, double std, double gate);
 
 // Platt scaling of a probability: sigmoid(a * logit(p) + b). Identity by default.
