@@ -7,24 +7,11 @@
 #include <sstream>
 
 #include "faceage/core/fs.hpp"
+#include "faceage/core/strings.hpp"
 #include "faceage/monitor/drift_stats.hpp"
 
 namespace faceage::monitor {
 namespace {
-
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string number(double v, int precision = 4) {
   std::ostringstream os;
@@ -144,18 +131,18 @@ std::string drift_report_html(const DriftReport& report) {
        << "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
        << ".drift{background:#fdd}.ok{background:#dfd}</style></head><body>\n"
        << "<h1>Drift: " << (report.drift ? "<span class=\"drift\">detected</span>" : "<span class=\"ok\">none</span>")
-       << "</h1>\n<p>Window " << escape_html(report.since.empty() ? "(start)" : report.since) << " to "
-       << escape_html(report.until.empty() ? "(end)" : report.until) << ": " << report.window_requests
-       << " requests, " << report.window_faces << " faces. Reference: " << escape_html(report.reference_source)
+       << "</h1>\n<p>Window " << html_escape(report.since.empty() ? "(start)" : report.since) << " to "
+       << html_escape(report.until.empty() ? "(end)" : report.until) << ": " << report.window_requests
+       << " requests, " << report.window_faces << " faces. Reference: " << html_escape(report.reference_source)
        << ".</p>\n";
-  if (!report.note.empty()) html << "<p><b>" << escape_html(report.note) << "</b></p>\n";
+  if (!report.note.empty()) html << "<p><b>" << html_escape(report.note) << "</b></p>\n";
   html << "<p>A feature drifts when KS p &lt; " << report.thresholds.ks_alpha << " and (PSI &ge; "
        << report.thresholds.psi << " or Wasserstein &ge; " << report.thresholds.wasserstein_stds
        << " reference standard deviations). Bars: reference (gray) and live (orange) fractions per "
           "reference bin.</p>\n<table><tr><th>feature</th><th>verdict</th><th>faces</th><th>mean ref / live</th>"
           "<th>PSI</th><th>KS D</th><th>KS p</th><th>Wasserstein (threshold)</th><th>bins</th></tr>\n";
   for (const auto& f : report.features) {
-    html << "<tr class=\"" << (f.drift ? "drift" : "ok") << "\"><td>" << escape_html(f.feature) << "</td><td>"
+    html << "<tr class=\"" << (f.drift ? "drift" : "ok") << "\"><td>" << html_escape(f.feature) << "</td><td>"
          << (f.drift ? "drift" : "ok") << "</td><td>" << f.live_count << "</td><td>" << number(f.reference_mean)
          << " / " << number(f.live_mean) << "</td><td>" << number(f.psi) << "</td><td>" << number(f.ks_statistic)
          << "</td><td>" << number(f.ks_p_value, 3) << "</td><td>" << number(f.wasserstein) << " ("

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "faceage/core/check.hpp"
 
@@ -19,6 +20,32 @@ double sorted_quantile(const std::vector<double>& sorted, double p) {
   const std::size_t upper = std::min(lower + 1, sorted.size() - 1);
   const double weight = position - static_cast<double>(lower);
   return sorted[lower] + weight * (sorted[upper] - sorted[lower]);
+}
+
+// Calls step(F_a(x), F_b(x), gap) right after each distinct value x of the pooled samples (ties
+// move both CDFs together), where gap is the distance to the next distinct value (0 after the last).
+template <typename Step>
+void walk_cdfs(std::vector<double> a, std::vector<double> b, const char* what, Step&& step) {
+  require_values(a, what);
+  require_values(b, what);
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  const double n = static_cast<double>(a.size()), m = static_cast<double>(b.size());
+  std::size_t i = 0, j = 0;
+  // The smallest value not yet passed; nullopt when both samples are used up.
+  auto next_value = [&]() -> std::optional<double> {
+    if (i < a.size() && j < b.size()) return std::min(a[i], b[j]);
+    if (i < a.size()) return a[i];
+    if (j < b.size()) return b[j];
+    return std::nullopt;
+  };
+  for (auto x = next_value(); x;) {
+    while (i < a.size() && a[i] <= *x) ++i;
+    while (j < b.size() && b[j] <= *x) ++j;
+    const auto next = next_value();
+    step(static_cast<double>(i) / n, static_cast<double>(j) / m, next ? *next - *x : 0.0);
+    x = next;
+  }
 }
 
 }  // namespace
@@ -63,20 +90,9 @@ double population_stability_index(const std::vector<double>& reference_fractions
 }
 
 double ks_statistic(std::vector<double> a, std::vector<double> b) {
-  require_values(a, "the Kolmogorov-Smirnov test");
-  require_values(b, "the Kolmogorov-Smirnov test");
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  const double n = static_cast<double>(a.size()), m = static_cast<double>(b.size());
-  std::size_t i = 0, j = 0;
   double d = 0.0;
-  // Both CDFs are compared right after each distinct value, so ties move both together.
-  while (i < a.size() && j < b.size()) {
-    const double x = std::min(a[i], b[j]);
-    while (i < a.size() && a[i] <= x) ++i;
-    while (j < b.size() && b[j] <= x) ++j;
-    d = std::max(d, std::abs(static_cast<double>(i) / n - static_cast<double>(j) / m));
-  }
+  walk_cdfs(std::move(a), std::move(b), "the Kolmogorov-Smirnov test",
+            [&](double fa, double fb, double) { d = std::max(d, std::abs(fa - fb)); });
   return d;
 }
 
@@ -104,24 +120,9 @@ KsResult ks_two_sample(const std::vector<double>& a, const std::vector<double>& 
 }
 
 double wasserstein_distance(std::vector<double> a, std::vector<double> b) {
-  require_values(a, "the Wasserstein distance");
-  require_values(b, "the Wasserstein distance");
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  const double n = static_cast<double>(a.size()), m = static_cast<double>(b.size());
-  std::size_t i = 0, j = 0;
   double distance = 0.0;
-  double x = std::min(a[0], b[0]);
-  // Between consecutive distinct values both CDFs are flat: add |F_a - F_b| times the gap.
-  while (i < a.size() || j < b.size()) {
-    while (i < a.size() && a[i] <= x) ++i;
-    while (j < b.size() && b[j] <= x) ++j;
-    if (i == a.size() && j == b.size()) break;
-    double next = i < a.size() ? a[i] : b[j];
-    if (j < b.size()) next = std::min(next, b[j]);
-    distance += std::abs(static_cast<double>(i) / n - static_cast<double>(j) / m) * (next - x);
-    x = next;
-  }
+  walk_cdfs(std::move(a), std::move(b), "the Wasserstein distance",
+            [&](double fa, double fb, double gap) { distance += std::abs(fa - fb) * gap; });
   return distance;
 }
 

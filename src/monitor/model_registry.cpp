@@ -58,6 +58,10 @@ void describe_training(const nlohmann::json& metadata, nlohmann::json& metrics, 
     if (metadata.contains(key)) lineage[key] = metadata[key];
 }
 
+void require_user(const Change& change) {
+  FACEAGE_CHECK(!change.user.empty(), ErrorCode::kInvalidArgument, "a registry change needs a user");
+}
+
 }  // namespace
 
 const char* stage_name(Stage stage) {
@@ -136,6 +140,13 @@ ModelVersion ModelRegistry::version(int version) const {
   return *found;
 }
 
+ModelVersion ModelRegistry::version_to_move(int number, Stage to) const {
+  ModelVersion v = version(number);
+  if (v.stage == to)
+    throw Error(ErrorCode::kInvalidArgument, "version " + std::to_string(number) + " already is " + stage_name(to));
+  return v;
+}
+
 std::vector<ModelVersion> ModelRegistry::versions() const {
   std::vector<ModelVersion> out;
   Statement s(*db_, std::string("SELECT ") + kVersionColumns + " FROM versions ORDER BY version");
@@ -179,7 +190,7 @@ void ModelRegistry::set_stage(int version, Stage from, Stage to, const std::stri
 }
 
 ModelVersion ModelRegistry::register_version(const RegisterRequest& request, const Change& change) {
-  FACEAGE_CHECK(!change.user.empty(), ErrorCode::kInvalidArgument, "a registry change needs a user");
+  require_user(change);
   if (!fs::is_regular_file(request.bundle_path))
     throw Error(ErrorCode::kNotFound, "no bundle file at " + request.bundle_path);
   const std::string sha256 = sha256_file(request.bundle_path);
@@ -226,11 +237,9 @@ ModelVersion ModelRegistry::register_version(const RegisterRequest& request, con
 }
 
 ModelVersion ModelRegistry::promote(int number, const Change& change) {
-  FACEAGE_CHECK(!change.user.empty(), ErrorCode::kInvalidArgument, "a registry change needs a user");
+  require_user(change);
   db_->transaction([&] {
-    const ModelVersion target = version(number);
-    if (target.stage == Stage::kProduction)
-      throw Error(ErrorCode::kInvalidArgument, "version " + std::to_string(number) + " already is production");
+    const ModelVersion target = version_to_move(number, Stage::kProduction);
     const auto current = production();
     if (current) {
       set_stage(current->version, Stage::kProduction, Stage::kArchived, "promote",
@@ -248,18 +257,16 @@ ModelVersion ModelRegistry::promote(int number, const Change& change) {
 }
 
 ModelVersion ModelRegistry::archive(int number, const Change& change) {
-  FACEAGE_CHECK(!change.user.empty(), ErrorCode::kInvalidArgument, "a registry change needs a user");
+  require_user(change);
   db_->transaction([&] {
-    const ModelVersion target = version(number);
-    if (target.stage == Stage::kArchived)
-      throw Error(ErrorCode::kInvalidArgument, "version " + std::to_string(number) + " already is archived");
+    const ModelVersion target = version_to_move(number, Stage::kArchived);
     set_stage(number, target.stage, Stage::kArchived, "archive", change);
   });
   return version(number);
 }
 
 ModelVersion ModelRegistry::rollback(const Change& change) {
-  FACEAGE_CHECK(!change.user.empty(), ErrorCode::kInvalidArgument, "a registry change needs a user");
+  require_user(change);
   int restored = 0;
   db_->transaction([&] {
     const auto current = production();

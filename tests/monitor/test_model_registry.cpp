@@ -22,6 +22,15 @@ std::string fake_bundle(const TempDir& tmp, int n) {
   return path;
 }
 
+// Registers `count` distinct fake bundles as versions 1..count.
+void register_fakes(ModelRegistry& registry, const TempDir& tmp, int count) {
+  for (int n = 1; n <= count; ++n) {
+    RegisterRequest request;
+    request.bundle_path = fake_bundle(tmp, n);
+    registry.register_version(request, {"ci", "nightly"});
+  }
+}
+
 int production_count(const ModelRegistry& registry) {
   int n = 0;
   for (const auto& v : registry.versions()) n += v.stage == Stage::kProduction ? 1 : 0;
@@ -63,11 +72,7 @@ TEST(ModelRegistry, RegistersCopiesWithTheirChecksum) {
 TEST(ModelRegistry, OneProductionVersionAndRollbackRestoresThePrevious) {
   TempDir tmp;
   ModelRegistry registry(tmp.file("reg"));
-  for (int n = 1; n <= 3; ++n) {
-    RegisterRequest request;
-    request.bundle_path = fake_bundle(tmp, n);
-    registry.register_version(request, {"ci", "trained"});
-  }
+  register_fakes(registry, tmp, 3);
   EXPECT_FALSE(registry.production().has_value());
   EXPECT_EQ(error_of([&] { registry.rollback({"ci", "nothing yet"}); }), ErrorCode::kInvalidArgument);
 
@@ -98,11 +103,7 @@ TEST(ModelRegistry, AuditSaysWhoWhenWhyAndSurvivesReopening) {
   TempDir tmp;
   {
     ModelRegistry registry(tmp.file("reg"));
-    for (int n = 1; n <= 2; ++n) {
-      RegisterRequest request;
-      request.bundle_path = fake_bundle(tmp, n);
-      registry.register_version(request, {"ci", "nightly"});
-    }
+    register_fakes(registry, tmp, 2);
     registry.promote(1, {"alice", "first release"});
     registry.promote(2, {"bob", "better MAE"});
     registry.rollback({"carol", "complaints"});

@@ -103,6 +103,7 @@ class ModelRegistry {
   // Moves a version between stages and writes the audit row (inside the caller's transaction).
   void set_stage(int version, Stage from, Stage to, const std::string& action, const Change& change);
   std::optional<ModelVersion> find(int version) const;
+  ModelVersion version_to_move(int version, Stage to) const;  // kInvalidArgument when already there
   std::string dir_;
   std::unique_ptr<sqlite::Database> db_;
 };
