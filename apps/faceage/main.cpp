@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   cli::add_serve_command(app, state);
   cli::add_eval_command(app, state);
   cli::add_tune_command(app, state);
+  cli::add_registry_command(app, state);
+  cli::add_monitor_command(app, state);
 
   try {
     app.parse(argc, argv);

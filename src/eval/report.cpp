@@ -8,6 +8,7 @@
 #include "faceage/data/csv.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/core/fs.hpp"
+#include "faceage/core/strings.hpp"
 
 namespace faceage::eval {
 namespace {
@@ -23,21 +24,6 @@ std::string cell(double v, const char* format = "%.2f") {
   return s.empty() ? "&ndash;" : s;
 }
 std::string pct(double v) { return std::isfinite(v) ? num(100 * v, "%.1f") + "%" : "&ndash;"; }
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 const char* kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}

@@ -44,5 +44,7 @@ void add_face_command(CLI::App& app, CliState& state);
 void add_serve_command(CLI::App& app, CliState& state);
 void add_eval_command(CLI::App& app, CliState& state);
 void add_tune_command(CLI::App& app, CliState& state);
+void add_registry_command(CLI::App& app, CliState& state);
+void add_monitor_command(CLI::App& app, CliState& state);
 
 }  // namespace faceage::cli

@@ -5,13 +5,16 @@
 //   trials(number, state, params, value, run_dir, pid, attempts, started, finished, message)
 //   epochs(trial, step, value, record)     one row per metrics.jsonl line read
 // Not thread-safe; one tuner process owns a study at a time (the tuner holds a lock file).
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-struct sqlite3;
+namespace faceage::sqlite {
+class Database;
+}
 
 namespace faceage::tune {
 
@@ -61,9 +64,7 @@ class StudyStore {
   int count() const;
 
  private:
-  void exec(const std::string& sql) const;
-  sqlite3* db_ = nullptr;
-  std::string path_;
+  std::unique_ptr<sqlite::Database> db_;
 };
 
 double unix_now();
