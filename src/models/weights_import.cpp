@@ -8,6 +8,7 @@
 
 #include "faceage/core/error.hpp"
 #include "faceage/core/strings.hpp"
+#include "faceage/models/tensor_io.hpp"
 #include "models/torch_pickle.hpp"
 
 namespace faceage::models {
@@ -156,6 +157,22 @@ ImportReport load_torchvision_weights(BackboneImpl& backbone, const std::string&
 
 ImportReport load_torchvision_weights(AgeGenderModelImpl& model, const std::string& path, const ImportOptions& options) {
   return load_state_dict(*model.backbone(), read_torch_checkpoint(path), options);
+}
+
+std::vector<ClassScore> imagenet_top_classes(BackboneImpl& backbone, const cv::Mat& rgb, float scale_mean, int k) {
+  PreprocessSpec spec;
+  spec.input_size = 224;
+  if (scale_mean > 0) spec.mean = spec.std = {scale_mean, scale_mean, scale_mean};
+  backbone.eval();
+  torch::NoGradGuard no_grad;
+  const auto probs =
+      torch::softmax(backbone.forward_classifier(backbone.forward_features(images_to_tensor({rgb}, spec))), 1);
+  const auto top = probs.topk(k, 1);
+  std::vector<ClassScore> scores;
+  for (int i = 0; i < k; ++i) {
+    scores.push_back({std::get<1>(top)[0][i].item<std::int64_t>(), std::get<0>(top)[0][i].item<double>()});
+  }
+  return scores;
 }
 
 }  // namespace faceage::models
