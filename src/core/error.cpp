@@ -24,6 +24,8 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kNotReady, "not_ready", 8, 503},
     {ErrorCode::kIo, "io", 9, 500},
     {ErrorCode::kCancelled, "cancelled", 130, 499},
+    {ErrorCode::kUnauthorized, "unauthorized", 77, 401},  // 77: EX_NOPERM
+    {ErrorCode::kForbidden, "forbidden", 77, 403},
     {ErrorCode::kInternal, "internal", 70, 500},
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -289,8 +290,12 @@ bool has_image_extension(const std::string& path) {
          ext == ".tiff";
 }
 
-std::vector<std::string> list_images(const std::vector<std::string>& paths_or_dirs) {
-  std::vector<std::string> out;
+namespace {
+
+// Walks `paths_or_dirs`: given files go to `on_given`, regular files found in folders (sorted
+// by path per folder) to `on_found`.
+template <class Given, class Found>
+void walk_inputs(const std::vector<std::string>& paths_or_dirs, Given&& on_given, Found&& on_found) {
   for (const auto& item : paths_or_dirs) {
     std::error_code ec;
     const auto status = fs::status(item, ec);
@@ -298,21 +303,55 @@ std::vector<std::string> list_images(const std::vector<std::string>& paths_or_di
       throw Error(ErrorCode::kNotFound, "'" + item + "' does not exist", "check the path");
     }
     if (!fs::is_directory(status)) {
-      out.push_back(item);
+      on_given(item);
       continue;
     }
     std::vector<std::string> found;
     for (fs::recursive_directory_iterator it(item, fs::directory_options::skip_permission_denied, ec), end;
          !ec && it != end; it.increment(ec)) {
-      if (it->is_regular_file(ec) && has_image_extension(it->path().filename().string())) {
-        found.push_back(it->path().string());
-      }
+      if (it->is_regular_file(ec)) found.push_back(it->path().string());
     }
     if (ec) throw Error(ErrorCode::kIo, "cannot list '" + item + "': " + ec.message());
     std::sort(found.begin(), found.end());
-    out.insert(out.end(), found.begin(), found.end());
+    for (const auto& path : found) on_found(path);
   }
+}
+
+// An image signature (supported, or a known unsupported image format) in the file's first bytes.
+// Documents (PDF, XML) beside photos are not images; an .svg file is.
+bool starts_like_an_image(const std::string& path) {
+  std::uint8_t head[64] = {};
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return false;
+  const std::size_t size = std::fread(head, 1, sizeof head, file);
+  std::fclose(file);
+  if (!sniff_image_format(head, size).empty()) return true;
+  const std::string unsupported = detail::unsupported_format_name(head, size);
+  if (unsupported == "PDF") return false;
+  if (unsupported == "SVG/XML") return to_lower(fs::path(path).extension().string()) == ".svg";
+  return !unsupported.empty();
+}
+
+}  // namespace
+
+std::vector<std::string> list_images(const std::vector<std::string>& paths_or_dirs) {
+  std::vector<std::string> out;
+  auto keep = [&](const std::string& path) { out.push_back(path); };
+  walk_inputs(paths_or_dirs, keep, [&](const std::string& path) {
+    if (has_image_extension(fs::path(path).filename().string())) keep(path);
+  });
   return out;
+}
+
+ImageScan scan_images(const std::vector<std::string>& paths_or_dirs) {
+  ImageScan scan;
+  walk_inputs(
+      paths_or_dirs, [&](const std::string& path) { scan.images.push_back(path); },
+      [&](const std::string& path) {
+        const bool image = has_image_extension(fs::path(path).filename().string()) || starts_like_an_image(path);
+        (image ? scan.images : scan.skipped).push_back(path);
+      });
+  return scan;
 }
 
 }  // namespace faceage::data

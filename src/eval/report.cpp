@@ -9,21 +9,17 @@
 #include "faceage/core/error.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/core/strings.hpp"
+#include "eval/number_format.hpp"
 
 namespace faceage::eval {
 namespace {
 
-std::string num(double v, const char* format = "%.2f") {
-  if (!std::isfinite(v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
+std::string num(double v, const char* format = "%.2f") { return format_number(v, format, ""); }
 std::string cell(double v, const char* format = "%.2f") {
   const std::string s = num(v, format);
   return s.empty() ? "&ndash;" : s;
 }
-std::string pct(double v) { return std::isfinite(v) ? num(100 * v, "%.1f") + "%" : "&ndash;"; }
+std::string pct(double v) { return format_percent(v, "&ndash;"); }
 
 const char* kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
@@ -155,7 +151,12 @@ ReportResult write_report(const EvalMetrics& m, const std::vector<EvalRecord>& r
         result.files.push_back("worst.png");
       } else {
         result.warnings.push_back("worst predictions: none of the " + std::to_string(worst.skipped) +
-                                  " images tried could be read (image root '" + options.image_root + "')");
+                                  " images tried could be read (image root '" + options.image_root +
+                                  "'; first: " + worst.first_unreadable + ")");
+      }
+      if (worst.drawn > 0 && worst.skipped > 0) {
+        result.warnings.push_back("worst predictions: " + std::to_string(worst.skipped) +
+                                  " unreadable image(s) skipped (first: " + worst.first_unreadable + ")");
       }
     } catch (const Error& e) {
       result.warnings.push_back("worst predictions: " + e.full_message());

@@ -10,6 +10,7 @@
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
+#include "faceage/data/image_io.hpp"
 #include "faceage/eval/plots.hpp"
 
 namespace faceage::eval {
@@ -59,13 +60,13 @@ WorstGridResult write_worst_grid(const std::vector<EvalRecord>& records, const s
   const int caption_h = std::max(34, side / 4);
   for (size_t k = 0; k < attempts && static_cast<int>(tiles.size()) < options.count; ++k) {
     const EvalRecord& r = records[order[k]];
+    // Our decoder, not cv::imread: a missing or corrupt image is one reason of ours in the
+    // report's warnings, not a line of OpenCV's own on stderr.
     cv::Mat image;
     try {
-      image = cv::imread(resolve(options.image_root, r.file), cv::IMREAD_COLOR);
-    } catch (const cv::Exception&) {
-      image.release();  // a corrupt file is skipped like a missing one
-    }
-    if (image.empty()) {
+      cv::cvtColor(data::read_image(resolve(options.image_root, r.file)).rgb, image, cv::COLOR_RGB2BGR);
+    } catch (const std::exception& e) {
+      if (result.first_unreadable.empty()) result.first_unreadable = e.what();
       ++result.skipped;
       continue;
     }

@@ -1,7 +1,9 @@
 #include "faceage/face/template_fit.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include <opencv2/imgproc.hpp>
 
@@ -215,6 +217,28 @@ nlohmann::json to_json(const AlignmentCheck& c) {
           {"whole_image", c.whole_image}, {"mean_abs_diff", c.mean_abs_diff},
           {"corner_error_px", c.corner_error_px}, {"scale", c.scale},
           {"rotation_deg", c.rotation_deg}};
+}
+
+TemplateFitImages pick_template_images(const std::string& folder, std::size_t fit, std::size_t check) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() == ".jpg") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(ErrorCode::kNotFound, "no .jpg files in " + folder);
+  const std::size_t total = fit + check;
+  const double stride = static_cast<double>(files.size()) / static_cast<double>(std::max<std::size_t>(total, 1));
+  TemplateFitImages images;
+  for (std::size_t i = 0; i < total && i < files.size(); ++i) {
+    const std::string& file = files[static_cast<std::size_t>(i * stride)];
+    // Every (total/check)-th pick goes to the check set.
+    if (check > 0 && (i % std::max<std::size_t>(total / check, 1)) == 0 && images.check.size() < check) {
+      images.check.push_back(file);
+    } else {
+      images.fit.push_back(file);
+    }
+  }
+  return images;
 }
 
 }  // namespace faceage::face

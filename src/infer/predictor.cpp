@@ -3,10 +3,12 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include <opencv2/imgproc.hpp>
@@ -19,6 +21,7 @@
 #include "faceage/models/bundle.hpp"
 #include "faceage/models/decode.hpp"
 #include "faceage/models/tensor_io.hpp"
+#include "infer/pipeline_pool.hpp"
 
 namespace faceage::infer {
 
@@ -67,6 +70,66 @@ models::ModelOutput forward_in_calls(models::AgeGenderModel& model, const torch:
           joined(&models::ModelOutput::features)};
 }
 
+ImagePrediction failed_prediction(const std::string& source, PredictionError error) {
+  ImagePrediction prediction;
+  prediction.source = source;
+  prediction.error = std::move(error);
+  return prediction;
+}
+
+// The error of the exception being handled, as a per-image record states it: bad input never ends
+// a batch or a request.
+PredictionError current_error(const std::string& source) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return {e.code(), e.full_message()};
+  } catch (const cv::Exception& e) {
+    return {ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what()};
+  } catch (const std::bad_alloc&) {
+    return {ErrorCode::kTooLarge, source + ": out of memory while processing the image"};
+  } catch (const std::exception& e) {
+    return {ErrorCode::kInternal, source + ": " + e.what()};
+  } catch (...) {
+    return {ErrorCode::kInternal, source + ": unknown failure"};
+  }
+}
+
+// Runs `work` (returning an ImagePrediction), turning any failure into the image's error record.
+template <class Work>
+ImagePrediction guarded(const std::string& source, Work&& work) {
+  try {
+    return work();
+  } catch (...) {
+    return failed_prediction(source, current_error(source));
+  }
+}
+
+// The located (not yet answered) record of one image from its face-pipeline records, largest
+// face first (ties keep the pipeline's left-to-right order); crops appended in face order.
+ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source,
+                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops) {
+  std::stable_sort(records.begin(), records.end(), [](const face::FaceRecord& a, const face::FaceRecord& b) {
+    return a.box.area() > b.box.area();
+  });
+  ImagePrediction prediction;
+  prediction.source = source;
+  prediction.width = rgb.cols;
+  prediction.height = rgb.rows;
+  for (auto& record : records) {
+    FacePrediction face;
+    face.face = static_cast<int>(prediction.faces.size());
+    face.box = record.box;
+    face.landmarks = record.landmarks;
+    face.has_landmarks = record.has_landmarks;
+    face.detector_score = record.score;
+    face.face_source = record.source;
+    prediction.faces.push_back(face);
+    crops.push_back(std::move(record.aligned));
+  }
+  return prediction;
+}
+
 }  // namespace
 
 struct Predictor::Impl {
@@ -75,42 +138,8 @@ struct Predictor::Impl {
   ModelInfo info;
   std::vector<models::Bundle> bundles;
   torch::Device device{torch::kCPU};
-  face::FacePipelineOptions face_options;
   std::mutex model_mutex;  // one model call at a time; torch parallelises inside it
-
-  // Face pipelines are not thread-safe; a small pool lends one to each concurrent caller.
-  std::mutex pool_mutex;
-  std::vector<std::unique_ptr<face::FacePipeline>> idle_pipelines;
-
-  std::unique_ptr<face::FacePipeline> acquire_pipeline() {
-    {
-      std::lock_guard<std::mutex> lock(pool_mutex);
-      if (!idle_pipelines.empty()) {
-        auto pipeline = std::move(idle_pipelines.back());
-        idle_pipelines.pop_back();
-        return pipeline;
-      }
-    }
-    return std::make_unique<face::FacePipeline>(face_options);
-  }
-  void release_pipeline(std::unique_ptr<face::FacePipeline> pipeline) {
-    std::lock_guard<std::mutex> lock(pool_mutex);
-    idle_pipelines.push_back(std::move(pipeline));
-  }
-
-  // Decode + detect + align one image; fills everything but the model answers.
-  ImagePrediction locate_faces(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
-    auto pipeline = acquire_pipeline();
-    std::vector<face::FaceRecord> records;
-    try {
-      records = pipeline->process(rgb, source);
-    } catch (...) {
-      release_pipeline(std::move(pipeline));
-      throw;
-    }
-    release_pipeline(std::move(pipeline));
-    return located_prediction(rgb, source, std::move(records), crops);
-  }
+  std::unique_ptr<PipelinePool> pipelines;  // lends face pipelines to concurrent locate_faces calls
 
   std::vector<CropAnswer> run_models(const std::vector<cv::Mat>& crops) {
     std::vector<CropAnswer> answers(crops.size());
@@ -158,73 +187,47 @@ struct Predictor::Impl {
           answer.age_low = decoded.low;
           answer.age_high = decoded.high;
           answer.age_std = decoded.std;
-          answer.female_prob = females.defined() ? females[i].item<double>() : 0.5;
           auto& total = answers[start + i];
           total.age += answer.age;
           total.age_low += answer.age_low;
           total.age_high += answer.age_high;
           total.age_std += answer.age_std;
-          total.female_prob += answer.female_prob;
+          // Members without a gender head have no say in it.
+          if (females.defined()) total.female_prob = total.female_prob.value_or(0.0) + females[i].item<double>();
         }
       }
     }
     const double count = static_cast<double>(bundles.size());
+    const double gender_members = static_cast<double>(
+        std::count_if(bundles.begin(), bundles.end(), [](const models::Bundle& b) { return b.model_options.gender_head; }));
     for (auto& answer : answers) {
       answer.age /= count;
       answer.age_low /= count;
       answer.age_high /= count;
       answer.age_std /= count;
-      answer.female_prob /= count;
+      if (answer.female_prob) *answer.female_prob /= gender_members;
     }
     return answers;
   }
 
-  void fill_answers(ImagePrediction& prediction, const CropAnswer* answers) {
-    apply_answers(prediction, answers, bundles.front().labels.genders);
+  // Writes model answers into the faces (answers[i] for face i).
+  void apply_answers(ImagePrediction& prediction, const CropAnswer* answers) const {
+    const auto& genders = bundles.front().labels.genders;
+    for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
+      auto& face = prediction.faces[i];
+      const auto& answer = answers[i];
+      face.age = answer.age;
+      face.age_low = answer.age_low;
+      face.age_high = answer.age_high;
+      face.age_std = answer.age_std;
+      face.female_prob = answer.female_prob;
+      if (!answer.female_prob) continue;
+      const bool female = *answer.female_prob >= 0.5;
+      face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
+      face.gender_prob = female ? *answer.female_prob : 1.0 - *answer.female_prob;
+    }
   }
 };
-
-ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source,
-                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops) {
-  ImagePrediction prediction;
-  prediction.source = source;
-  prediction.width = rgb.cols;
-  prediction.height = rgb.rows;
-  for (auto& record : records) {
-    FacePrediction face;
-    face.face = static_cast<int>(prediction.faces.size());
-    face.box = record.box;
-    face.landmarks = record.landmarks;
-    face.has_landmarks = record.has_landmarks;
-    face.detector_score = record.score;
-    face.face_source = record.source;
-    prediction.faces.push_back(face);
-    crops.push_back(std::move(record.aligned));
-  }
-  return prediction;
-}
-
-void apply_answers(ImagePrediction& prediction, const CropAnswer* answers, const std::vector<std::string>& genders) {
-  for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
-    auto& face = prediction.faces[i];
-    const auto& answer = answers[i];
-    face.age = answer.age;
-    face.age_low = answer.age_low;
-    face.age_high = answer.age_high;
-    face.age_std = answer.age_std;
-    face.female_prob = answer.female_prob;
-    const bool female = answer.female_prob >= 0.5;
-    face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
-    face.gender_prob = female ? answer.female_prob : 1.0 - answer.female_prob;
-  }
-}
-
-ImagePrediction failed_prediction(const std::string& source, ErrorCode code, const std::string& message) {
-  ImagePrediction prediction;
-  prediction.source = source;
-  prediction.error = PredictionError{code, message};
-  return prediction;
-}
 
 Predictor::Predictor(const PredictorOptions& options, const Context& context) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
@@ -251,9 +254,9 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
   impl_->info.members = static_cast<int>(impl_->bundles.size());
   impl_->info.arch = impl_->bundles.front().model_options.arch;
   const auto& first = impl_->bundles.front();
-  impl_->face_options = first.face_pipeline.is_null() || first.face_pipeline.empty()
-                            ? face::FacePipelineOptions{}
-                            : face::face_pipeline_from_json(first.face_pipeline);
+  auto face_options = first.face_pipeline.is_null() || first.face_pipeline.empty()
+                          ? face::FacePipelineOptions{}
+                          : face::face_pipeline_from_json(first.face_pipeline);
   for (std::size_t i = 1; i < impl_->bundles.size(); ++i) {
     const auto& other = impl_->bundles[i].face_pipeline;
     if (!other.empty() && other != first.face_pipeline && context.logger) {
@@ -261,13 +264,21 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
                            i + 1, impl_->bundles.size(), impl_->bundles[i].metadata.value("name", std::string("unnamed")));
     }
   }
-  if (!options.detector.empty()) impl_->face_options.detector = options.detector;
-  if (!options.yunet_model.empty()) impl_->face_options.detector_options.model_path = options.yunet_model;
-  impl_->face_options.selection = options.all_faces ? face::FaceSelection::kAll : face::FaceSelection::kLargest;
-  // Build one pipeline now so a bad detector name or a missing detector model fails at start-up.
-  impl_->release_pipeline(std::make_unique<face::FacePipeline>(impl_->face_options));
-  impl_->info.detector = impl_->face_options.detector;
-  impl_->info.crop_size = impl_->face_options.crop_size;
+  if (!options.detector.empty()) face_options.detector = options.detector;
+  if (!options.yunet_model.empty()) face_options.detector_options.model_path = options.yunet_model;
+  face_options.selection = options.all_faces ? face::FaceSelection::kAll : face::FaceSelection::kLargest;
+  const int face_workers = options.face_workers > 0 ? options.face_workers : std::max(1, context.threads);
+  impl_->pipelines = std::make_unique<PipelinePool>(face_options, static_cast<std::size_t>(face_workers));
+  // A bad detector name or a missing detector model fails here, not on the first image.
+  if (options.build_face_pipelines_now) {
+    impl_->pipelines->build_all();
+  } else {
+    impl_->pipelines->build_one();
+  }
+  impl_->info.detector = face_options.detector;
+  impl_->info.crop_size = face_options.crop_size;
+  impl_->info.gender = std::any_of(impl_->bundles.begin(), impl_->bundles.end(),
+                                   [](const models::Bundle& b) { return b.model_options.gender_head; });
 }
 
 Predictor::~Predictor() = default;
@@ -275,29 +286,67 @@ Predictor::~Predictor() = default;
 const ModelInfo& Predictor::info() const { return impl_->info; }
 const PredictorOptions& Predictor::options() const { return impl_->options; }
 
-std::vector<CropAnswer> Predictor::predict_crops(const std::vector<cv::Mat>& aligned_crops) {
-  return impl_->run_models(aligned_crops);
-}
-
-ImagePrediction Predictor::predict_image(const cv::Mat& rgb, const std::string& source) {
-  return guard_prediction(source, [&] {
-    std::vector<cv::Mat> crops;
-    auto prediction = impl_->locate_faces(rgb, source, crops);
-    auto answers = impl_->run_models(crops);
-    impl_->fill_answers(prediction, answers.data());
-    return prediction;
+ImagePrediction Predictor::locate_faces(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
+  return guarded(source, [&] {
+    return located_prediction(rgb, source, impl_->pipelines->process(rgb, source), crops);
   });
 }
 
+ImagePrediction Predictor::locate_bytes(const std::uint8_t* data, std::size_t size, const std::string& source,
+                                        std::vector<cv::Mat>& crops, cv::Mat* rgb) {
+  if (rgb) rgb->release();
+  return guarded(source, [&] {
+    auto decoded = data::decode_image(data, size, impl_->options.decode, source);
+    auto located = locate_faces(decoded.rgb, source, crops);
+    if (rgb) *rgb = std::move(decoded.rgb);
+    return located;
+  });
+}
+
+std::vector<CropAnswer> Predictor::answer_crops(const std::vector<cv::Mat>& aligned_crops) {
+  return impl_->run_models(aligned_crops);
+}
+
+void Predictor::answer_located(std::vector<ImagePrediction>& located, std::vector<cv::Mat>&& crops,
+                               const CropRunner& run) {
+  std::vector<CropAnswer> answers;
+  try {
+    answers = run(std::move(crops));
+  } catch (...) {
+    // The model call failed: a server-side error for every image that reached it.
+    for (auto& prediction : located) {
+      if (prediction.ok() && !prediction.faces.empty()) {
+        prediction = failed_prediction(prediction.source, current_error(prediction.source));
+      }
+    }
+    return;
+  }
+  std::size_t offset = 0;
+  for (auto& prediction : located) {
+    if (!prediction.ok()) continue;
+    FACEAGE_CHECK(offset + prediction.faces.size() <= answers.size(), ErrorCode::kInternal,
+                  answers.size() << " answers for more located faces");
+    impl_->apply_answers(prediction, answers.data() + offset);
+    offset += prediction.faces.size();
+  }
+}
+
+ImagePrediction Predictor::predict_image(const cv::Mat& rgb, const std::string& source) {
+  std::vector<cv::Mat> crops;
+  std::vector<ImagePrediction> located{locate_faces(rgb, source, crops)};
+  answer_located(located, std::move(crops), [this](std::vector<cv::Mat>&& c) { return answer_crops(c); });
+  return std::move(located.front());
+}
+
 ImagePrediction Predictor::predict_bytes(const std::uint8_t* data, std::size_t size, const std::string& source) {
-  return guard_prediction(source, [&] {
+  return guarded(source, [&] {
     auto decoded = data::decode_image(data, size, impl_->options.decode, source);
     return predict_image(decoded.rgb, source);
   });
 }
 
 ImagePrediction Predictor::predict_file(const std::string& path) {
-  return guard_prediction(path, [&] {
+  return guarded(path, [&] {
     auto decoded = data::read_image(path, impl_->options.decode);
     return predict_image(decoded.rgb, path);
   });
@@ -325,9 +374,9 @@ void Predictor::predict_files(const std::vector<std::string>& paths,
     auto work = [&] {
       for (std::size_t i = next++; i < count; i = next++) {
         const auto& path = paths[start + i];
-        located[i] = guard_prediction(path, [&] {
+        located[i] = guarded(path, [&] {
           auto decoded = data::read_image(path, impl_->options.decode);
-          return impl_->locate_faces(decoded.rgb, path, crops[i]);
+          return locate_faces(decoded.rgb, path, crops[i]);
         });
       }
     };
@@ -340,22 +389,8 @@ void Predictor::predict_files(const std::vector<std::string>& paths,
     for (auto& image_crops : crops) {
       for (auto& crop : image_crops) all_crops.push_back(std::move(crop));
     }
-    std::vector<CropAnswer> answers;
-    try {
-      answers = impl_->run_models(all_crops);
-    } catch (const Error& e) {
-      for (auto& prediction : located) {
-        if (prediction.ok()) prediction = failed_prediction(prediction.source, e.code(), e.full_message());
-      }
-    }
-    std::size_t offset = 0;
-    for (auto& prediction : located) {
-      if (prediction.ok() && !answers.empty()) {
-        impl_->fill_answers(prediction, answers.data() + offset);
-        offset += prediction.faces.size();
-      }
-      on_done(std::move(prediction));
-    }
+    answer_located(located, std::move(all_crops), [this](std::vector<cv::Mat>&& c) { return answer_crops(c); });
+    for (auto& prediction : located) on_done(std::move(prediction));
   }
 }
 

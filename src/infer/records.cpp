@@ -18,6 +18,10 @@ double round_to(double value, int decimals) {
   double scale = std::pow(10.0, decimals);
   return std::round(value * scale) / scale;
 }
+// A model without a gender head leaves the gender fields null (JSON) or empty (CSV).
+nlohmann::json rounded_or_null(const std::optional<double>& value, int decimals) {
+  return value ? nlohmann::json(round_to(*value, decimals)) : nlohmann::json(nullptr);
+}
 }  // namespace
 
 nlohmann::json to_json(const ImagePrediction& prediction) {
@@ -44,9 +48,9 @@ nlohmann::json to_json(const ImagePrediction& prediction) {
                        {"age_low", round_to(face.age_low, 2)},
                        {"age_high", round_to(face.age_high, 2)},
                        {"age_std", round_to(face.age_std, 2)},
-                       {"gender", face.gender},
-                       {"gender_prob", round_to(face.gender_prob, 4)},
-                       {"female_prob", round_to(face.female_prob, 4)},
+                       {"gender", face.gender.empty() ? nlohmann::json(nullptr) : nlohmann::json(face.gender)},
+                       {"gender_prob", rounded_or_null(face.gender_prob, 4)},
+                       {"female_prob", rounded_or_null(face.female_prob, 4)},
                        {"detector_score", round_to(face.detector_score, 4)},
                        {"face_source", face.face_source},
                        {"landmarks", landmarks},
@@ -70,7 +74,8 @@ std::vector<std::vector<std::string>> to_csv_rows(const ImagePrediction& predict
   for (const auto& face : prediction.faces) {
     rows.push_back({prediction.source, std::to_string(face.face), fixed(face.box.x, 1), fixed(face.box.y, 1),
                     fixed(face.box.width, 1), fixed(face.box.height, 1), fixed(face.age, 2), fixed(face.age_low, 2),
-                    fixed(face.age_high, 2), face.gender, fixed(face.gender_prob, 4), ""});
+                    fixed(face.age_high, 2), face.gender,
+                    face.gender_prob ? fixed(*face.gender_prob, 4) : std::string(), ""});
   }
   return rows;
 }
@@ -81,7 +86,9 @@ cv::Mat annotate(const cv::Mat& rgb, const ImagePrediction& prediction) {
   const double scale = std::max(0.4, std::min(bgr.cols, bgr.rows) / 600.0);
   const int thickness = std::max(1, static_cast<int>(std::lround(2 * scale)));
   for (const auto& face : prediction.faces) {
-    const cv::Scalar colour = face.gender == "female" ? cv::Scalar(180, 80, 255) : cv::Scalar(255, 160, 40);
+    const cv::Scalar colour = face.gender.empty()         ? cv::Scalar(80, 190, 80)
+                              : face.gender == "female" ? cv::Scalar(180, 80, 255)
+                                                        : cv::Scalar(255, 160, 40);
     cv::Rect box(cv::Point(static_cast<int>(face.box.x), static_cast<int>(face.box.y)),
                  cv::Size(static_cast<int>(face.box.width), static_cast<int>(face.box.height)));
     cv::rectangle(bgr, box, colour, thickness, cv::LINE_AA);
@@ -89,7 +96,8 @@ cv::Mat annotate(const cv::Mat& rgb, const ImagePrediction& prediction) {
       for (const auto& point : face.landmarks) cv::circle(bgr, point, thickness + 1, colour, cv::FILLED, cv::LINE_AA);
     }
     char text[96];
-    std::snprintf(text, sizeof(text), "%.0f (%.0f-%.0f), %s", face.age, face.age_low, face.age_high, face.gender.c_str());
+    std::snprintf(text, sizeof(text), "%.0f (%.0f-%.0f)%s%s", face.age, face.age_low, face.age_high,
+                  face.gender.empty() ? "" : ", ", face.gender.c_str());
     int baseline = 0;
     const double font_scale = 0.6 * scale;
     cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, thickness, &baseline);

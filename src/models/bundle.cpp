@@ -239,6 +239,18 @@ ModelOptions model_options_from_json(const nlohmann::json& json) {
   return options;
 }
 
+Bundle untrained_bundle(const ModelOptions& options, int input_size) {
+  Bundle bundle;
+  bundle.model_options = options;
+  bundle.preprocess.input_size = input_size;
+  bundle.metadata = {{"name", "untrained-" + options.arch},
+                     {"untrained", true},
+                     {"note", "random weights from `faceage models create`: answers are meaningless"}};
+  bundle.model = create_model(options);
+  bundle.model->eval();
+  return bundle;
+}
+
 void save_bundle(const Bundle& bundle, const std::string& path, const SaveOptions& options) {
   FACEAGE_CHECK(!bundle.model.is_empty(), ErrorCode::kInvalidArgument, "save_bundle: the bundle has no model");
   nlohmann::json info = {{"format", kFormat},

@@ -12,6 +12,7 @@
 #include "faceage/core/error.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/core/strings.hpp"
+#include "faceage/models/tensor_io.hpp"
 #include "models/torch_pickle.hpp"
 
 namespace faceage::models {
@@ -283,6 +284,21 @@ ImportReport load_pretrained_weights(BackboneImpl& backbone, const std::string& 
 
 ImportReport load_pretrained_weights(AgeGenderModelImpl& model, const std::string& path, const ImportOptions& options) {
   return load_pretrained_weights(*model.backbone(), path, options);
+
+std::vector<ClassScore> imagenet_top_classes(BackboneImpl& backbone, const cv::Mat& rgb, float scale_mean, int k) {
+  PreprocessSpec spec;
+  spec.input_size = 224;
+  if (scale_mean > 0) spec.mean = spec.std = {scale_mean, scale_mean, scale_mean};
+  backbone.eval();
+  torch::NoGradGuard no_grad;
+  const auto probs =
+      torch::softmax(backbone.forward_classifier(backbone.forward_features(images_to_tensor({rgb}, spec))), 1);
+  const auto top = probs.topk(k, 1);
+  std::vector<ClassScore> scores;
+  for (int i = 0; i < k; ++i) {
+    scores.push_back({std::get<1>(top)[0][i].item<std::int64_t>(), std::get<0>(top)[0][i].item<double>()});
+  }
+  return scores;
 }
 
 }  // namespace faceage::models

@@ -1,5 +1,8 @@
 #include "requests.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "faceage/core/check.hpp"
 #include "faceage/core/strings.hpp"
 #include "faceage/serve/http_util.hpp"
@@ -100,9 +103,89 @@ V2Request parse_v2_request(const nlohmann::json& body) {
       FACEAGE_CHECK(output.is_object() && output.contains("name") && output["name"].is_string(),
                     ErrorCode::kInvalidArgument, "every requested output needs a \"name\"");
       request.outputs.push_back(output["name"].get<std::string>());
+      const auto& known = v2_output_names();
+      FACEAGE_CHECK(std::find(known.begin(), known.end(), request.outputs.back()) != known.end(),
+                    ErrorCode::kInvalidArgument,
+                    "unknown output '" << request.outputs.back() << "'; available: " << join(known, ", "));
     }
   }
   return request;
+}
+
+const std::vector<std::string>& v2_output_names() {
+  static const std::vector<std::string> names = {"predictions", "age",         "age_low", "age_high",
+                                                 "female_prob", "image_index", "box"};
+  return names;
+}
+
+nlohmann::json v2_model_metadata(const std::string& model_name, const std::string& version) {
+  auto tensor = [](const std::string& name, const std::string& type, nlohmann::json shape) {
+    return nlohmann::json{{"name", name}, {"datatype", type}, {"shape", std::move(shape)}};
+  };
+  return {{"name", model_name},
+          {"versions", {version}},
+          {"platform", "faceage_libtorch"},
+          {"inputs", {tensor("image", "BYTES", {-1})}},
+          {"outputs",
+           {tensor("predictions", "BYTES", {-1}), tensor("age", "FP32", {-1}), tensor("age_low", "FP32", {-1}),
+            tensor("age_high", "FP32", {-1}), tensor("female_prob", "FP32", {-1}),
+            tensor("image_index", "INT32", {-1}), tensor("box", "FP32", {-1, 4})}}};
+}
+
+nlohmann::json image_answer(std::size_t index, const infer::ImagePrediction& prediction) {
+  nlohmann::json image = {{"image", index}, {"source", prediction.source}};
+  if (prediction.ok()) {
+    image["width"] = prediction.width;
+    image["height"] = prediction.height;
+    image["faces"] = infer::to_json(prediction);
+  } else {
+    image["faces"] = nlohmann::json::array();
+    image["error"] = error_body(prediction.error->code, prediction.error->message)["error"];
+  }
+  return image;
+}
+
+nlohmann::json v2_response(const V2Request& request, const std::vector<infer::ImagePrediction>& predictions,
+                           const std::string& model_name, const std::string& version) {
+  std::vector<std::string> records;
+  std::vector<float> age, age_low, age_high, female, boxes;
+  std::vector<int> image_index;
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    const auto& p = predictions[i];
+    records.push_back(image_answer(i, p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (const auto& face : p.faces) {
+      age.push_back(static_cast<float>(face.age));
+      age_low.push_back(static_cast<float>(face.age_low));
+      age_high.push_back(static_cast<float>(face.age_high));
+      // NaN is written as null: no gender head.
+      female.push_back(static_cast<float>(face.female_prob.value_or(std::numeric_limits<double>::quiet_NaN())));
+      image_index.push_back(static_cast<int>(i));
+      boxes.insert(boxes.end(), {face.box.x, face.box.y, face.box.width, face.box.height});
+    }
+  }
+  const auto faces = static_cast<std::int64_t>(age.size());
+  nlohmann::json outputs = nlohmann::json::array();
+  auto add = [&](const std::string& name, const std::string& type, nlohmann::json shape, nlohmann::json data) {
+    if (!request.outputs.empty() &&
+        std::find(request.outputs.begin(), request.outputs.end(), name) == request.outputs.end()) {
+      return;
+    }
+    outputs.push_back({{"name", name}, {"datatype", type}, {"shape", std::move(shape)}, {"data", std::move(data)}});
+  };
+  add("predictions", "BYTES", {static_cast<std::int64_t>(records.size())}, records);
+  add("age", "FP32", {faces}, age);
+  add("age_low", "FP32", {faces}, age_low);
+  add("age_high", "FP32", {faces}, age_high);
+  add("female_prob", "FP32", {faces}, female);
+  add("image_index", "INT32", {faces}, image_index);
+  add("box", "FP32", {faces, 4}, boxes);
+  nlohmann::json body = {{"model_name", model_name}, {"model_version", version}, {"outputs", std::move(outputs)}};
+  if (!request.id.empty()) body["id"] = request.id;
+  return body;
+}
+
+nlohmann::json v2_error_body(ErrorCode code, const std::string& message) {
+  return {{"error", message}, {"code", error_code_name(code)}};
 }
 
 void check_image_count(std::size_t count, int limit) {

@@ -39,12 +39,6 @@ struct RequestState {
   int faces = -1;
 };
 
-// An HTTP error a route raises that has no ErrorCode (401, 403, 404 for unknown models).
-struct HttpError {
-  int status;
-  std::string code, message;
-};
-
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
@@ -190,11 +184,9 @@ struct Server::Impl {
         if (needs_auth) authorize(req);
         handler(req, res, state);
         if (res.status == -1) res.status = 200;  // set_content() leaves it to httplib
-      } catch (const HttpError& e) {
-        send_json(res, e.status, error_body(e.code, e.message));
-        if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"faceage\"");
       } catch (const Error& e) {
         send_json(res, http_status(e.code()), error_body(e.code(), e.full_message()));
+        if (e.code() == ErrorCode::kUnauthorized) res.set_header("WWW-Authenticate", "Bearer realm=\"faceage\"");
       } catch (const nlohmann::json::parse_error& e) {
         send_json(res, 400, error_body(ErrorCode::kInvalidArgument, std::string("the body is not valid JSON: ") + e.what()));
       } catch (const std::bad_alloc&) {
@@ -239,8 +231,8 @@ struct Server::Impl {
   void authorize(const httplib::Request& req) const {
     if (token.empty()) return;
     const std::string given = bearer_token(req.get_header_value("Authorization"));
-    if (given.empty()) throw HttpError{401, "unauthorized", "this route needs 'Authorization: Bearer TOKEN'"};
-    if (!constant_time_equal(given, token)) throw HttpError{401, "unauthorized", "the bearer token is not valid"};
+    if (given.empty()) throw Error(ErrorCode::kUnauthorized, "this route needs 'Authorization: Bearer TOKEN'");
+    if (!constant_time_equal(given, token)) throw Error(ErrorCode::kUnauthorized, "the bearer token is not valid");
   }
 
   std::shared_ptr<ServedModel> ready_model() const {
@@ -249,14 +241,14 @@ struct Server::Impl {
     return served;
   }
 
+  void check_model_name(const std::string& name) const {
+    FACEAGE_CHECK(name == options.model_name, ErrorCode::kNotFound,
+                  "unknown model '" << name << "'; available: " << options.model_name);
+  }
   void check_model_name(const std::string& name, const std::string& version, const ServedModel& served) const {
-    if (name != options.model_name) {
-      throw HttpError{404, "not_found", "unknown model '" + name + "'; available: " + options.model_name};
-    }
-    if (!version.empty() && version != served.version()) {
-      throw HttpError{404, "not_found", "model '" + name + "' has no version '" + version + "'; serving " +
-                                            served.version()};
-    }
+    check_model_name(name);
+    FACEAGE_CHECK(version.empty() || version == served.version(), ErrorCode::kNotFound,
+                  "model '" << name << "' has no version '" << version << "'; serving " << served.version());
   }
 
   // Runs the images and records per-image metrics.
@@ -290,19 +282,7 @@ struct Server::Impl {
   nlohmann::json predictions_json(const ServedModel& served, const std::vector<infer::ImagePrediction>& predictions,
                                   const RequestState& state) const {
     nlohmann::json images = nlohmann::json::array();
-    for (std::size_t i = 0; i < predictions.size(); ++i) {
-      const auto& p = predictions[i];
-      nlohmann::json image = {{"image", i}, {"source", p.source}};
-      if (p.ok()) {
-        image["width"] = p.width;
-        image["height"] = p.height;
-        image["faces"] = infer::to_json(p);
-      } else {
-        image["faces"] = nlohmann::json::array();
-        image["error"] = error_body(p.error->code, p.error->message)["error"];
-      }
-      images.push_back(std::move(image));
-    }
+    for (std::size_t i = 0; i < predictions.size(); ++i) images.push_back(image_answer(i, predictions[i]));
     return {{"model", options.model_name},
             {"model_version", served.version()},
             {"request_id", state.request_id},
@@ -367,9 +347,7 @@ struct Server::Impl {
           [this](const httplib::Request& req, httplib::Response& res, RequestState&) {
             auto served = current_model();
             const std::string name = req.matches[1];
-            if (name != options.model_name) {
-              throw HttpError{404, "not_found", "unknown model '" + name + "'; available: " + options.model_name};
-            }
+            check_model_name(name);
             if (served) check_model_name(name, req.matches[2], *served);
             send_json(res, served ? 200 : 503, {{"name", options.model_name}, {"ready", served != nullptr}});
           });
@@ -381,7 +359,7 @@ struct Server::Impl {
           [this](const httplib::Request& req, httplib::Response& res, RequestState&) {
             auto served = ready_model();
             check_model_name(req.matches[1], req.matches[2], *served);
-            send_json(res, 200, v2_metadata(*served));
+            send_json(res, 200, v2_model_metadata(options.model_name, served->version()));
           });
     route("POST", R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)", "/v2/models/{name}/infer", true,
           [this](const httplib::Request& req, httplib::Response& res, RequestState& state) {
@@ -413,7 +391,7 @@ struct Server::Impl {
           [this](const httplib::Request& req, httplib::Response& res, RequestState&) {
             // Without a token, only local callers may swap models.
             if (token.empty() && !is_loopback(req.remote_addr)) {
-              throw HttpError{403, "forbidden", "/admin/reload needs a configured auth token for remote callers"};
+              throw Error(ErrorCode::kForbidden, "/admin/reload needs a configured auth token for remote callers");
             }
             std::vector<std::string> paths;
             if (!trim(req.body).empty()) {
@@ -428,7 +406,7 @@ struct Server::Impl {
             }
             auto result = reload(paths);
             nlohmann::json body = {{"ok", result.ok}, {"version", result.version}, {"seconds", result.seconds}};
-            if (!result.ok) body["error"] = {{"code", "model"}, {"message", result.error}};
+            if (!result.ok) body["error"] = error_body(ErrorCode::kModel, result.error)["error"];
             send_json(res, result.ok ? 200 : 500, body);
           });
   }
@@ -476,26 +454,8 @@ struct Server::Impl {
     send_json(res, 200, body);
   }
 
-  nlohmann::json v2_metadata(const ServedModel& served) const {
-    auto tensor = [](const std::string& name, const std::string& type, nlohmann::json shape) {
-      return nlohmann::json{{"name", name}, {"datatype", type}, {"shape", std::move(shape)}};
-    };
-    return {{"name", options.model_name},
-            {"versions", {served.version()}},
-            {"platform", "faceage_libtorch"},
-            {"inputs", {tensor("image", "BYTES", {-1})}},
-            {"outputs",
-             {tensor("predictions", "BYTES", {-1}), tensor("age", "FP32", {-1}), tensor("age_low", "FP32", {-1}),
-              tensor("age_high", "FP32", {-1}), tensor("female_prob", "FP32", {-1}),
-              tensor("image_index", "INT32", {-1}), tensor("box", "FP32", {-1, 4})}}};
-  }
-
   void v2_infer(const httplib::Request& req, httplib::Response& res, RequestState& state) {
     auto served = current_model();
-    // The v2 protocol's error body is {"error": "message"}; the code rides along for clients.
-    auto v2_error = [&](int status, const std::string& code, const std::string& message) {
-      send_json(res, status, {{"error", message}, {"code", code}});
-    };
     try {
       if (!served) throw Error(ErrorCode::kNotReady, "the model is still loading", "retry in a few seconds");
       check_model_name(req.matches[1], req.matches[2], *served);
@@ -503,60 +463,17 @@ struct Server::Impl {
       FACEAGE_CHECK(media.empty() || media == kJson, ErrorCode::kUnsupportedMediaType,
                     "the v2 infer route takes application/json, got '" << media << "'");
       auto request = parse_v2_request(nlohmann::json::parse(req.body));
-      static const std::vector<std::string> known = {"predictions", "age",         "age_low", "age_high",
-                                                     "female_prob", "image_index", "box"};
-      for (const auto& name : request.outputs) {
-        FACEAGE_CHECK(std::find(known.begin(), known.end(), name) != known.end(), ErrorCode::kInvalidArgument,
-                      "unknown output '" << name << "'; available: " << join(known, ", "));
-      }
       auto predictions = run_images(*served, request.images, state);
       if (auto error = whole_request_error(predictions)) {
-        v2_error(http_status(error->code), error_code_name(error->code), error->message);
+        send_json(res, http_status(error->code), v2_error_body(error->code, error->message));
         return;
       }
-      std::vector<std::string> records;
-      std::vector<float> age, age_low, age_high, female, boxes;
-      std::vector<int> image_index;
-      for (std::size_t i = 0; i < predictions.size(); ++i) {
-        const auto& p = predictions[i];
-        nlohmann::json record = {{"image", i}, {"source", p.source}, {"faces", infer::to_json(p)}};
-        if (!p.ok()) record["error"] = error_body(p.error->code, p.error->message)["error"];
-        records.push_back(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        for (const auto& face : p.faces) {
-          age.push_back(static_cast<float>(face.age));
-          age_low.push_back(static_cast<float>(face.age_low));
-          age_high.push_back(static_cast<float>(face.age_high));
-          female.push_back(static_cast<float>(face.female_prob));
-          image_index.push_back(static_cast<int>(i));
-          boxes.insert(boxes.end(), {face.box.x, face.box.y, face.box.width, face.box.height});
-        }
-      }
-      const auto faces = static_cast<std::int64_t>(age.size());
-      nlohmann::json outputs = nlohmann::json::array();
-      auto add = [&](const std::string& name, const std::string& type, nlohmann::json shape, nlohmann::json data) {
-        if (!request.outputs.empty() &&
-            std::find(request.outputs.begin(), request.outputs.end(), name) == request.outputs.end()) {
-          return;
-        }
-        outputs.push_back({{"name", name}, {"datatype", type}, {"shape", std::move(shape)}, {"data", std::move(data)}});
-      };
-      add("predictions", "BYTES", {static_cast<std::int64_t>(records.size())}, records);
-      add("age", "FP32", {faces}, age);
-      add("age_low", "FP32", {faces}, age_low);
-      add("age_high", "FP32", {faces}, age_high);
-      add("female_prob", "FP32", {faces}, female);
-      add("image_index", "INT32", {faces}, image_index);
-      add("box", "FP32", {faces, 4}, boxes);
-      nlohmann::json body = {{"model_name", options.model_name}, {"model_version", served->version()},
-                             {"outputs", std::move(outputs)}};
-      if (!request.id.empty()) body["id"] = request.id;
-      send_json(res, 200, body);
-    } catch (const HttpError& e) {
-      v2_error(e.status, e.code, e.message);
+      send_json(res, 200, v2_response(request, predictions, options.model_name, served->version()));
     } catch (const Error& e) {
-      v2_error(http_status(e.code()), error_code_name(e.code()), e.full_message());
+      send_json(res, http_status(e.code()), v2_error_body(e.code(), e.full_message()));
     } catch (const nlohmann::json::exception& e) {
-      v2_error(400, "invalid_argument", std::string("the body is not a valid inference request: ") + e.what());
+      send_json(res, 400, v2_error_body(ErrorCode::kInvalidArgument,
+                                        std::string("the body is not a valid inference request: ") + e.what()));
     }
   }
 

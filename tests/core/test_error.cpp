@@ -14,6 +14,9 @@ TEST(Error, CodesMapToDistinctNamesExitCodesAndHttpStatuses) {
   EXPECT_EQ(http_status(ErrorCode::kUnsupportedMediaType), 415);
   EXPECT_EQ(http_status(ErrorCode::kNotReady), 503);
   EXPECT_EQ(http_status(ErrorCode::kInternal), 500);
+  EXPECT_EQ(http_status(ErrorCode::kUnauthorized), 401);
+  EXPECT_STREQ(error_code_name(ErrorCode::kForbidden), "forbidden");
+  EXPECT_EQ(http_status(ErrorCode::kForbidden), 403);
   EXPECT_EQ(exit_code(ErrorCode::kInvalidArgument), 2);
   EXPECT_NE(exit_code(ErrorCode::kNoFace), 0);
   EXPECT_NE(exit_code(ErrorCode::kNoFace), kExitPartialFailure);

@@ -297,6 +297,26 @@ TEST(ImageIo, ListImagesWalksFoldersSortedAndKeepsFilesAsGiven) {
   }
 }
 
+TEST(ImageIo, ScanImagesDropsNothingSilently) {
+  testing::TempDir dir;
+  for (const char* name : {"a.jpg", "notes.txt", "doc.pdf"}) write_file_atomic(dir.file(name), std::string("x"));
+  write_file_atomic(dir.file("anim.gif"), std::string("GIF89a-rest-of-a-gif"));          // unsupported format
+  write_file_atomic(dir.file("photo.dat"), std::string("\xff\xd8\xff\xe0-a-jpeg"));  // an image by content
+  write_file_atomic(dir.file("x.pdf"), std::string("%PDF-1.4"));                           // a document, not an image
+  const auto scan = scan_images({dir.path().string(), dir.file("notes.txt")});
+  const std::vector<std::string> images{dir.file("a.jpg"), dir.file("anim.gif"), dir.file("photo.dat"),
+                                        dir.file("notes.txt")};
+  EXPECT_EQ(scan.images, images) << "given files are kept as given; folder files by extension or content";
+  const std::vector<std::string> skipped{dir.file("doc.pdf"), dir.file("notes.txt"), dir.file("x.pdf")};
+  EXPECT_EQ(scan.skipped, skipped);
+  try {
+    scan_images({dir.file("missing")});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
+}
+
 TEST(ImageIo, RealUtkfaceImageDecodes) {
   const std::string dir = std::string(FACEAGE_SOURCE_DIR) + "/../shared/data/utkface/images";
   const std::string path = dir + "/100_0_0_20170112213500903.jpg.chip.jpg";

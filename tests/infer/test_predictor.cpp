@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "faceage/data/image_io.hpp"
 #include "faceage/models/bundle.hpp"
 #include "support/temp_dir.hpp"
 
@@ -10,9 +11,10 @@ namespace faceage::infer {
 namespace {
 
 // A mobilenet_v2 bundle with seeded random weights: meaningless but deterministic answers.
-void write_random_bundle(const std::string& path, int seed) {
+void write_random_bundle(const std::string& path, int seed, bool gender_head = true) {
   torch::manual_seed(seed);
   models::Bundle bundle;
+  bundle.model_options.gender_head = gender_head;
   bundle.model = models::create_model(bundle.model_options);
   {
     // A fresh age head is near zero (an almost flat distribution: one age for every face); larger
@@ -54,7 +56,7 @@ std::vector<CropAnswer> answers(const std::vector<std::string>& paths, std::opti
   options.precision = models::InferencePrecision::kFloat32;
   Predictor predictor(options, quiet_context());
   if (info) *info = predictor.info();
-  return predictor.predict_crops(random_crops(crops));
+  return predictor.answer_crops(random_crops(crops));
 }
 
 void expect_same_answers(const std::vector<CropAnswer>& a, const std::vector<CropAnswer>& b) {
@@ -63,7 +65,8 @@ void expect_same_answers(const std::vector<CropAnswer>& a, const std::vector<Cro
     EXPECT_NEAR(a[i].age, b[i].age, 1e-6);
     EXPECT_NEAR(a[i].age_low, b[i].age_low, 1e-6);
     EXPECT_NEAR(a[i].age_high, b[i].age_high, 1e-6);
-    EXPECT_NEAR(a[i].female_prob, b[i].female_prob, 1e-6);
+    ASSERT_EQ(a[i].female_prob.has_value(), b[i].female_prob.has_value());
+    if (a[i].female_prob) EXPECT_NEAR(*a[i].female_prob, *b[i].female_prob, 1e-6);
   }
 }
 
@@ -90,7 +93,7 @@ TEST_F(PredictorEnsemble, AnEnsembleFileAnswersLikeItsMembersListed) {
   // Both members count: the pair differs from either alone.
   for (const auto& single : {answers({a_}, false), answers({b_}, false)}) {
     EXPECT_GT(std::abs(packed[0].age - single[0].age), 1e-3);
-    EXPECT_GT(std::abs(packed[0].female_prob - single[0].female_prob), 1e-5);
+    EXPECT_GT(std::abs(*packed[0].female_prob - *single[0].female_prob), 1e-5);
   }
 }
 
@@ -125,6 +128,93 @@ TEST(Predictor, LargeBatchesSplitIntoCallsAnswerLikeOneFaceAtATime) {
   // 30 faces with their mirrors are 60 images: two calls of 32 and 28 at batch size 32, sixty calls
   // of one at batch size 1 (a face and its mirror then go separately).
   expect_same_answers(answers({dir.file("m.fab")}, true, nullptr, 30, 32), answers({dir.file("m.fab")}, true, nullptr, 30, 1));
+}
+
+// A real face crop (the astronaut's), so that any detector finds the face.
+cv::Mat face_crop() {
+  return data::read_image(std::string(FACEAGE_FIXTURES_DIR) + "/faces/astronaut_crop.jpg").rgb;
+}
+
+PredictorOptions float32_options(const std::vector<std::string>& paths) {
+  PredictorOptions options;
+  options.model_paths = paths;
+  options.precision = models::InferencePrecision::kFloat32;
+  return options;
+}
+
+TEST(Predictor, WithoutAGenderHeadTheGenderFieldsStayEmpty) {
+  testing::TempDir dir;
+  write_random_bundle(dir.file("plain.fab"), 4, false);
+  write_random_bundle(dir.file("gender.fab"), 5);
+  {
+    Predictor predictor(float32_options({dir.file("plain.fab")}), quiet_context());
+    EXPECT_FALSE(predictor.info().gender);
+    const auto answers = predictor.answer_crops(random_crops(2));
+    EXPECT_FALSE(answers[0].female_prob.has_value());
+    const auto prediction = predictor.predict_image(face_crop(), "crop");
+    ASSERT_TRUE(prediction.ok()) << prediction.error->message;
+    ASSERT_EQ(prediction.faces.size(), 1u);
+    EXPECT_EQ(prediction.faces[0].gender, "");
+    EXPECT_FALSE(prediction.faces[0].gender_prob.has_value());
+    const auto record = to_json(prediction).at(0);
+    EXPECT_TRUE(record.at("gender").is_null());
+    EXPECT_TRUE(record.at("gender_prob").is_null());
+    EXPECT_TRUE(record.at("female_prob").is_null());
+    EXPECT_EQ(to_csv_rows(prediction).at(0).at(9), "");   // gender
+    EXPECT_EQ(to_csv_rows(prediction).at(0).at(10), "");  // gender_prob
+  }
+  // In an ensemble, only members with a gender head have a say in it.
+  auto gender_only = Predictor(float32_options({dir.file("gender.fab")}), quiet_context()).answer_crops(random_crops(2));
+  auto mixed = Predictor(float32_options({dir.file("plain.fab"), dir.file("gender.fab")}), quiet_context())
+                   .answer_crops(random_crops(2));
+  ASSERT_TRUE(mixed[0].female_prob.has_value());
+  EXPECT_NEAR(*mixed[0].female_prob, *gender_only[0].female_prob, 1e-6);
+}
+
+TEST(Predictor, FacesComeLargestFirst) {
+  const std::string group = std::string(FACEAGE_FIXTURES_DIR) + "/faces/group.jpg";
+  testing::TempDir dir;
+  write_random_bundle(dir.file("m.fab"), 6);
+  auto options = float32_options({dir.file("m.fab")});
+  options.detector = "dlib-hog";
+  Predictor predictor(options, quiet_context());
+  const auto prediction = predictor.predict_file(group);
+  ASSERT_TRUE(prediction.ok()) << prediction.error->message;
+  ASSERT_GE(prediction.faces.size(), 2u);
+  for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
+    EXPECT_EQ(prediction.faces[i].face, static_cast<int>(i));
+    if (i > 0) EXPECT_GE(prediction.faces[i - 1].box.area(), prediction.faces[i].box.area());
+  }
+}
+
+TEST(Predictor, TheStepsAnswerAsPredictAndAFailedModelCallFailsOnlyTheImagesThatReachedIt) {
+  testing::TempDir dir;
+  write_random_bundle(dir.file("m.fab"), 7);
+  Predictor predictor(float32_options({dir.file("m.fab")}), quiet_context());
+  const auto crop = face_crop();
+  const std::string garbage = "not an image";
+  std::vector<cv::Mat> crops;
+  std::vector<ImagePrediction> located;
+  located.push_back(predictor.locate_faces(crop, "crop", crops));
+  located.push_back(predictor.locate_bytes(reinterpret_cast<const std::uint8_t*>(garbage.data()), garbage.size(),
+                                           "garbage", crops));
+  ASSERT_EQ(crops.size(), 1u) << "a failed image adds no crop";
+  EXPECT_EQ(located[1].error->code, ErrorCode::kUnreadableImage);
+
+  auto answered = located;
+  auto answered_crops = crops;
+  predictor.answer_located(answered, std::move(answered_crops),
+                           [&](std::vector<cv::Mat>&& c) { return predictor.answer_crops(c); });
+  const auto direct = predictor.predict_image(crop, "crop");
+  ASSERT_TRUE(answered[0].ok());
+  EXPECT_EQ(to_json(answered[0]), to_json(direct));
+
+  predictor.answer_located(located, std::move(crops), [](std::vector<cv::Mat>&&) -> std::vector<CropAnswer> {
+    throw Error(ErrorCode::kModel, "the model call failed");
+  });
+  ASSERT_FALSE(located[0].ok());
+  EXPECT_EQ(located[0].error->code, ErrorCode::kModel);
+  EXPECT_EQ(located[1].error->code, ErrorCode::kUnreadableImage) << "an image that failed earlier keeps its error";
 }
 
 }  // namespace

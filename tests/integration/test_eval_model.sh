@@ -36,4 +36,15 @@ if "$bin" -q eval --model test.fab --predictions x.csv --data data/manifest.csv 
   echo "expected --model with --predictions to fail"; exit 1
 fi
 grep -q "not both" err.txt
+# Neither --model nor --predictions: the default model, as `faceage predict` (FACEAGE_MODEL here).
+FACEAGE_MODEL="$work/test.fab" "$bin" -q eval --data data/manifest.csv --split test --report default > out.txt
+grep -q "scored 2 files" out.txt
+/usr/bin/python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["source"]["models"] == [sys.argv[2]], m["source"]' \
+  default/metrics.json "$work/test.fab"
+# An image missing when the report draws its thumbnails: one line of ours, no OpenCV warning.
+cp report/model_predictions.csv preds.csv
+rm data/a.png
+"$bin" -q eval --predictions preds.csv --data data/manifest.csv --split test --report missing > out.txt 2> err.txt
+if grep -q "imread_" err.txt; then echo "OpenCV's warning leaked"; cat err.txt; exit 1; fi
+[ "$(grep -c "a.png" err.txt)" = 1 ] || { echo "expected one line naming the missing image"; cat err.txt; exit 1; }
 echo ok

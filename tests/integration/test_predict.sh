@@ -25,11 +25,18 @@ PY
 ls "$work/annotated"/astronaut*.jpg > /dev/null
 
 # A batch with bad inputs: every file gets records, failures carry an error, the batch goes on,
-# and the exit code says some files failed (1).
+# and the exit code says some files failed (1). A folder's GIF gets an error record naming the
+# format; a file that is no image is counted as skipped in the summary, never dropped silently.
+mkdir -p "$work/folder"
+cp "$fx/bad/quadrants.gif" "$work/folder/"
+cp "$fx/faces/astronaut_crop.jpg" "$work/folder/crop.dat"  # an image without an image extension
+echo "notes" > "$work/folder/notes.txt"
 set +e
-"$bin" -q predict --model "$work/test.fab" --format jsonl "$fx/bad" "$fx/bad/quadrants.gif" "$fx/no_face" "$fx/faces/group.jpg" "$fx/astronaut.png" > "$work/batch.jsonl"
+"$bin" predict --model "$work/test.fab" --format jsonl "$fx/bad" "$work/folder" "$fx/no_face" "$fx/faces/group.jpg" "$fx/astronaut.png" > "$work/batch.jsonl" 2> "$work/batch.err"
 status=$?
 set -e
+grep -q "1 skipped (not images)" "$work/batch.err" && grep -q "skipped: .*notes.txt" "$work/batch.err" \
+  || { echo "expected the skipped text file in the summary"; cat "$work/batch.err"; exit 1; }
 [ "$status" = 1 ] || { echo "expected exit code 1 for a batch with failures, got $status"; exit 1; }
 /usr/bin/python3 - "$work/batch.jsonl" "$fx" <<'PY'
 import json, os, sys
@@ -47,14 +54,34 @@ assert error_of("random_bytes.jpg") == "unreadable_image"
 assert error_of("huge_dims.png") == "too_large"
 assert error_of("huge_dims.jpg") == "too_large"
 assert error_of("quadrants.gif") == "unsupported_media_type"
+assert "GIF" in by_file["quadrants.gif"][0]["error"], by_file["quadrants.gif"]
+assert by_file["crop.dat"][0]["error"] is None, by_file["crop.dat"]
+assert "notes.txt" not in by_file
 assert error_of("rocket.jpg") == "no_face"
-assert len(by_file["group.jpg"]) >= 2 and all(r["error"] is None for r in by_file["group.jpg"]), by_file["group.jpg"]
+group = by_file["group.jpg"]
+assert len(group) >= 2 and all(r["error"] is None for r in group), group
+# Largest face first, so face 0 is the main subject.
+assert [r["face"] for r in group] == list(range(len(group))), group
+assert [r["w"] * r["h"] for r in group] == sorted((r["w"] * r["h"] for r in group), reverse=True), group
 assert by_file["astronaut.png"][0]["error"] is None
 # Every input file produced at least one record.
 expected = set(os.listdir(os.path.join(sys.argv[2], "bad")))
 missing = [f for f in expected if f not in by_file and not f.endswith(".py")]
 assert not missing, missing
 print(f"{len(records)} records from {len(by_file)} files")
+PY
+
+# A model without a gender head: the gender fields are null (JSON) and empty (CSV), never a guess.
+"$bin" -q models create --arch mobilenet_v2 --input-size 64 --no-gender-head --out "$work/nogender.fab" > /dev/null
+"$bin" -q predict --model "$work/nogender.fab" --format jsonl "$fx/astronaut.png" > "$work/nogender.jsonl"
+"$bin" -q predict --model "$work/nogender.fab" --format csv "$fx/astronaut.png" > "$work/nogender.csv"
+/usr/bin/python3 - "$work/nogender.jsonl" "$work/nogender.csv" <<'PY'
+import csv, json, sys
+record = json.loads(open(sys.argv[1]).readline())
+assert record["error"] is None and record["age"] is not None, record
+assert record["gender"] is None and record["gender_prob"] is None and record["female_prob"] is None, record
+row = next(csv.DictReader(open(sys.argv[2])))
+assert row["gender"] == "" and row["gender_prob"] == "", row
 PY
 
 # Precision: bfloat16 and float32 both answer for the same face with close ages (bf16 rounding

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "faceage/core/error.hpp"
 #include "faceage/serve/http_util.hpp"
 #include "support/error_code.hpp"
@@ -70,6 +72,63 @@ TEST(Requests, ImageCountLimits) {
   EXPECT_EQ(error_of([] { check_image_count(0, 4); }), ErrorCode::kInvalidArgument);
   EXPECT_EQ(error_of([] { check_image_count(5, 4); }), ErrorCode::kTooLarge);
   EXPECT_NO_THROW(check_image_count(4, 4));
+}
+
+TEST(Requests, V2RejectsUnknownOutputsWhenParsing) {
+  nlohmann::json body = {{"inputs", {{{"name", "image"}, {"shape", {1}}, {"datatype", "BYTES"}, {"data", {base64_encode("A")}}}}},
+                         {"outputs", {{{"name", "wrinkles"}}}}};
+  try {
+    parse_v2_request(body);
+    FAIL() << "accepted an unknown output";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("available: predictions, age"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Requests, V2ResponseEncodesFacesPerOutputAndImagesAsTheirAnswers) {
+  infer::ImagePrediction ok;
+  ok.source = "image[0]";
+  ok.width = 100;
+  ok.height = 80;
+  for (int i = 0; i < 2; ++i) {
+    infer::FacePrediction face;
+    face.face = i;
+    face.box = cv::Rect2f(10.f * i, 5, 20, 20);
+    face.age = 30 + i;
+    if (i == 0) {  // the second face as from a model without a gender head
+      face.gender = "female";
+      face.female_prob = face.gender_prob = 0.75;
+    }
+    ok.faces.push_back(face);
+  }
+  infer::ImagePrediction bad;
+  bad.source = "image[1]";
+  bad.error = infer::PredictionError{ErrorCode::kNoFace, "image[1]: no face"};
+  V2Request request;
+  const auto body = v2_response(request, {ok, bad}, "faceage", "v1");
+  EXPECT_EQ(body["model_name"], "faceage");
+  EXPECT_FALSE(body.contains("id"));
+  std::map<std::string, nlohmann::json> outputs;
+  for (const auto& output : body["outputs"]) outputs[output["name"]] = output;
+  ASSERT_EQ(outputs.size(), v2_output_names().size());
+  EXPECT_EQ(outputs["age"]["shape"], nlohmann::json::array({2}));
+  EXPECT_EQ(outputs["box"]["shape"], nlohmann::json::array({2, 4}));
+  EXPECT_EQ(outputs["image_index"]["data"], nlohmann::json::array({0, 0}));
+  EXPECT_EQ(outputs["female_prob"]["data"][0], 0.75);
+  EXPECT_TRUE(outputs["female_prob"]["data"][1].is_null());
+  ASSERT_EQ(outputs["predictions"]["shape"], nlohmann::json::array({2}));
+  EXPECT_EQ(nlohmann::json::parse(outputs["predictions"]["data"][0].get<std::string>()), image_answer(0, ok));
+  const auto failed = nlohmann::json::parse(outputs["predictions"]["data"][1].get<std::string>());
+  EXPECT_EQ(failed["error"]["code"], "no_face");
+  EXPECT_TRUE(failed["faces"].empty());
+
+  request.id = "r2";
+  request.outputs = {"age"};
+  const auto only_age = v2_response(request, {ok}, "faceage", "v1");
+  EXPECT_EQ(only_age["id"], "r2");
+  ASSERT_EQ(only_age["outputs"].size(), 1u);
+  EXPECT_EQ(v2_error_body(ErrorCode::kNotFound, "gone"), (nlohmann::json{{"error", "gone"}, {"code", "not_found"}}));
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ TEST(ServedModel, AnswersLikeThePredictorAndDescribesItself) {
   for (std::size_t i = 0; i < want.faces.size(); ++i) {
     EXPECT_NEAR(results[0].faces[i].age, want.faces[i].age, 1e-5);
     EXPECT_NEAR(results[0].faces[i].age_high, want.faces[i].age_high, 1e-5);
-    EXPECT_NEAR(results[0].faces[i].female_prob, want.faces[i].female_prob, 1e-5);
+    EXPECT_NEAR(*results[0].faces[i].female_prob, *want.faces[i].female_prob, 1e-5);
     EXPECT_EQ(results[0].faces[i].gender, want.faces[i].gender);
     EXPECT_EQ(results[0].faces[i].box, want.faces[i].box);
   }

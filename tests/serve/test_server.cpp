@@ -163,7 +163,7 @@ TEST_F(ServeServer, EveryImageRouteMatchesThePredictor) {
   EXPECT_EQ(outputs["box"]["shape"], json::array({static_cast<int>(expected.faces.size()), 4}));
   for (std::size_t i = 0; i < expected.faces.size(); ++i) {
     EXPECT_NEAR(outputs["age"]["data"][i].get<double>(), expected.faces[i].age, 1e-5 * std::max(1.0, expected.faces[i].age));
-    EXPECT_NEAR(outputs["female_prob"]["data"][i].get<double>(), expected.faces[i].female_prob, 1e-5);
+    EXPECT_NEAR(outputs["female_prob"]["data"][i].get<double>(), *expected.faces[i].female_prob, 1e-5);
   }
   EXPECT_EQ(without_file(json::parse(outputs["predictions"]["data"][0].get<std::string>())["faces"]),
             without_file(expected_faces));
@@ -208,6 +208,11 @@ TEST_F(ServeServer, ErrorsHaveTheRightStatusAndAJsonBody) {
   EXPECT_EQ(v2->status, 400);
   EXPECT_TRUE(json::parse(v2->body)["error"].is_string());
   EXPECT_EQ(c.Post("/v2/models/other/infer", "{}", "application/json")->status, 404);
+  // Errors without an image (unknown model, failed reload) come from the one error table too.
+  expect(c.Get("/v2/models/other"), 404, "not_found", "unknown model");
+  auto reload = c.Post("/admin/reload", json{{"models", "/nonexistent/model.fab"}}.dump(), "application/json");
+  EXPECT_EQ(reload->status, 500);
+  EXPECT_EQ(json::parse(reload->body)["error"]["code"], "model") << reload->body;
 
   // One bad image of two: 200 with a per-image error.
   auto mixed = c.Post("/v1/predict", form({{"face.png", face_}, {"gradient.png", no_face_png()}}));
@@ -342,7 +347,7 @@ TEST_F(ServeServer, ConcurrentRequestsAreBatchedAndAnswersMatchSingleImages) {
         for (std::size_t f = 0; f < want.faces.size(); ++f) {
           if (std::abs(got.faces[f].age - want.faces[f].age) > 1e-5 ||
               std::abs(got.faces[f].age_low - want.faces[f].age_low) > 1e-5 ||
-              std::abs(got.faces[f].female_prob - want.faces[f].female_prob) > 1e-5 ||
+              std::abs(*got.faces[f].female_prob - *want.faces[f].female_prob) > 1e-5 ||
               got.faces[f].box != want.faces[f].box) {
             ++mismatches;
           }

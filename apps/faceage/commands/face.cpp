@@ -1,8 +1,6 @@
 // `faceage face detect IMAGE...` and `faceage face fit-template --data DIR`: thin shells over
 // faceage::face (FacePipeline, fit_template, check_alignment).
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 
 #include "commands/commands.hpp"
 #include "faceage/core/error.hpp"
+#include "faceage/core/fs.hpp"
 #include "faceage/data/image_io.hpp"
 #include "faceage/face/face_pipeline.hpp"
 #include "faceage/face/template_fit.hpp"
@@ -101,26 +100,7 @@ void add_face_command(CLI::App& app, CliState& state) {
   fit->add_option("--yunet-model", fit_args->yunet_model, "YuNet .onnx (or env FACEAGE_YUNET_MODEL)");
   fit->add_option("--out", fit_args->out, "also write the JSON report here");
   fit->callback([fit_args, &state] {
-    std::vector<std::string> files;
-    for (const auto& entry : std::filesystem::directory_iterator(fit_args->data + "/images")) {
-      if (entry.path().extension() == ".jpg") files.push_back(entry.path().string());
-    }
-    std::sort(files.begin(), files.end());
-    if (files.empty()) throw Error(ErrorCode::kNotFound, "no .jpg files in " + fit_args->data + "/images");
-    // Fit and check sets interleave over the whole (age-sorted) list, never sharing a file.
-    const std::size_t total = fit_args->n + fit_args->check;
-    const double stride = static_cast<double>(files.size()) / static_cast<double>(std::max<std::size_t>(total, 1));
-    std::vector<std::string> fit_files, check_files;
-    for (std::size_t i = 0; i < total && i < files.size(); ++i) {
-      const std::string& f = files[static_cast<std::size_t>(i * stride)];
-      // Every (total/check)-th pick goes to the check set.
-      if (fit_args->check > 0 && (i % std::max<std::size_t>(total / fit_args->check, 1)) == 0 &&
-          check_files.size() < fit_args->check) {
-        check_files.push_back(f);
-      } else {
-        fit_files.push_back(f);
-      }
-    }
+    const auto [fit_files, check_files] = face::pick_template_images(fit_args->data + "/images", fit_args->n, fit_args->check);
     face::TemplateFitOptions options;
     options.detector_options.model_path = fit_args->yunet_model;
     if (face::resolve_yunet_model(options.detector_options).empty()) options.detectors = {"dlib-hog"};
@@ -135,9 +115,7 @@ void add_face_command(CLI::App& app, CliState& state) {
     }
     out["check"] = checks;
     std::cout << out.dump(2) << "\n";
-    if (!fit_args->out.empty()) {
-      std::ofstream(fit_args->out) << out.dump(2) << "\n";
-    }
+    if (!fit_args->out.empty()) write_file_atomic(fit_args->out, out.dump(2) + "\n");
     state.exit_code = kExitOk;
   });
 }

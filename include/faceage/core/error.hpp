@@ -19,6 +19,8 @@ enum class ErrorCode {
   kNotReady,              // the service has no model loaded yet
   kIo,                    // reading or writing the file system failed
   kCancelled,             // interrupted by the user or a signal
+  kUnauthorized,          // a request without valid credentials (bearer token)
+  kForbidden,             // credentials or origin not allowed this operation
   kInternal,              // a bug: an invariant did not hold
 };
 

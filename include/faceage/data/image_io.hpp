@@ -55,6 +55,18 @@ bool has_image_extension(const std::string& path);
 // files with an image extension, sorted by path. A missing path is kNotFound.
 std::vector<std::string> list_images(const std::vector<std::string>& paths_or_dirs);
 
+// What a scan for images to predict on found: nothing in a folder is dropped without a word.
+struct ImageScan {
+  // Files given by name, and files in folders that have an image extension or whose first bytes
+  // are an image signature (a supported one, or one decode_image names as unsupported, e.g. GIF,
+  // so that it gets an error record naming the format).
+  std::vector<std::string> images;
+  std::vector<std::string> skipped;  // other files in the folders (not images), sorted by path
+};
+// As list_images, sniffing the first bytes of folder files without an image extension. A
+// missing path is kNotFound.
+ImageScan scan_images(const std::vector<std::string>& paths_or_dirs);
+
 // Applies an EXIF orientation (1..8) to an image: the stored pixels become the displayed ones.
 // Orientation 1 or out-of-range values return the input unchanged (no copy).
 cv::Mat apply_exif_orientation(const cv::Mat& image, int orientation);

@@ -55,6 +55,7 @@ struct WorstGridOptions {
 struct WorstGridResult {
   int drawn = 0;    // thumbnails in the grid (0: no file written)
   int skipped = 0;  // unreadable images among those tried
+  std::string first_unreadable;  // why the first of them could not be read
   std::vector<std::string> files;  // records drawn, in grid order (largest error first)
 };
 WorstGridResult write_worst_grid(const std::vector<EvalRecord>& records, const std::string& png,

@@ -29,4 +29,10 @@ struct ScoreResult {
 ScoreResult score_predictions(const std::string& predictions_csv, const std::string& manifest_csv,
                               const ScoreOptions& options = {});
 
+// kInvalidArgument saying why when nothing could be scored (no prediction matched the manifest).
+void check_scored(const ScoreResult& result);
+
+// The text summary `faceage eval` prints: match counts, age, 18-gate, gender, interval, bands.
+std::string format_summary(const ScoreResult& result);
+
 }  // namespace faceage::eval

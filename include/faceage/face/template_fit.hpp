@@ -71,4 +71,12 @@ std::vector<AlignmentCheck> check_alignment(std::size_t count, const std::functi
 nlohmann::json to_json(const TemplateFitReport& report);
 nlohmann::json to_json(const AlignmentCheck& check);
 
+// The images of `faceage face fit-template`: `fit` + `check` .jpg files of `folder`, spread evenly
+// over its sorted list (UTKFace names sort by age), the check set interleaved with the fit set and
+// never sharing a file. kNotFound when the folder holds no .jpg file.
+struct TemplateFitImages {
+  std::vector<std::string> fit, check;
+};
+TemplateFitImages pick_template_images(const std::string& folder, std::size_t fit, std::size_t check);
+
 }  // namespace faceage::face

@@ -4,9 +4,7 @@
 // Torch stays out of this header (pimpl), so shells that include it compile fast.
 #include <array>
 #include <cstdint>
-#include <exception>
 #include <functional>
-#include <new>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +16,6 @@
 #include "faceage/core/context.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/data/image_io.hpp"
-#include "faceage/face/face_pipeline.hpp"
 #include "faceage/models/precision.hpp"
 
 namespace faceage::infer {
@@ -37,6 +34,12 @@ struct PredictorOptions {
   // Backbone precision; auto: bfloat16 where the CPU has native bf16 (models/precision.hpp).
   models::InferencePrecision precision = models::InferencePrecision::kAuto;
   data::DecodeOptions decode;
+  // Face pipelines (detector instances) that may exist at once; callers beyond that wait, first
+  // come first served. 0: the context's threads.
+  int face_workers = 0;
+  // Build every face pipeline at construction (a server: no request waits for a detector to load).
+  // Otherwise one is built (a bad detector fails at start-up) and the rest when needed.
+  bool build_face_pipelines_now = false;
 };
 
 struct FacePrediction {
@@ -47,9 +50,11 @@ struct FacePrediction {
   float detector_score = 0.f;
   std::string face_source;  // "detector" | "padded_retry" | "whole_image"
   double age = 0, age_low = 0, age_high = 0, age_std = 0;
-  std::string gender;       // "male" | "female"
-  double gender_prob = 0;   // probability of `gender`
-  double female_prob = 0;
+  // The bundle's gender label names ("male" | "female"); empty, and both probabilities unset, when
+  // no model has a gender head (model.gender_head=false).
+  std::string gender;
+  std::optional<double> gender_prob;  // probability of `gender`
+  std::optional<double> female_prob;
 };
 
 struct PredictionError {
@@ -57,6 +62,8 @@ struct PredictionError {
   std::string message;
 };
 
+// One image's record. Faces come largest first (box area; ties left to right), so face 0 is the
+// main subject in every output format.
 struct ImagePrediction {
   std::string source;
   int width = 0, height = 0;
@@ -68,7 +75,7 @@ struct ImagePrediction {
 // Model answer for one aligned crop.
 struct CropAnswer {
   double age = 0, age_low = 0, age_high = 0, age_std = 0;
-  double female_prob = 0;
+  std::optional<double> female_prob;  // unset: no model has a gender head
 };
 
 struct ModelInfo {
@@ -80,6 +87,7 @@ struct ModelInfo {
   std::string detector;
   int crop_size = 0;
   std::string precision;  // resolved: "float32" | "bfloat16"
+  bool gender = true;     // some model has a gender head (else the gender fields stay empty)
 };
 
 class Predictor {
@@ -101,8 +109,25 @@ class Predictor {
   // The same, collecting every record (for callers that need them all at once).
   std::vector<ImagePrediction> predict_files(const std::vector<std::string>& paths);
 
-  // Runs the model(s) on aligned crops (crop_size RGB). Thread-safe: model calls are serialised.
-  std::vector<CropAnswer> predict_crops(const std::vector<cv::Mat>& aligned_crops);
+  // The steps every predict_* call runs, public so that a caller batching model calls across
+  // requests (the server's dynamic batcher) runs exactly the same ones. All are thread-safe.
+  //
+  // 1. Locate: detect and align the faces of a decoded RGB image on a face pipeline lent by a
+  //    bounded, first-come-first-served pool (PredictorOptions::face_workers). Returns the record
+  //    without answers and appends each face's aligned crop to `crops`, in face order. Never
+  //    throws for bad input: a failure is the record's error, and then nothing is appended.
+  ImagePrediction locate_faces(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops);
+  // Decodes (PredictorOptions::decode), then locates. `rgb`, when given, receives the decoded
+  // image (empty when decoding failed).
+  ImagePrediction locate_bytes(const std::uint8_t* data, std::size_t size, const std::string& source,
+                               std::vector<cv::Mat>& crops, cv::Mat* rgb = nullptr);
+  // 2. Answer: the model(s) on aligned crops (crop_size RGB); model calls are serialised.
+  std::vector<CropAnswer> answer_crops(const std::vector<cv::Mat>& aligned_crops);
+  // 3. Finish: `crops` (as located for `located`, in order) go through `run` (answer_crops, or a
+  //    batcher in front of it) and the answers into the records. When `run` throws, every located
+  //    image with faces gets that error; the others keep theirs.
+  using CropRunner = std::function<std::vector<CropAnswer>(std::vector<cv::Mat>&&)>;
+  void answer_located(std::vector<ImagePrediction>& located, std::vector<cv::Mat>&& crops, const CropRunner& run);
 
   const ModelInfo& info() const;
   const PredictorOptions& options() const;
@@ -111,35 +136,6 @@ class Predictor {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The located (not yet answered) prediction of one image from its face-pipeline records: boxes,
-// landmarks and sources filled; the aligned crops moved to the end of `crops` in face order.
-// Shared by the Predictor and the server so both report faces the same way.
-ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source,
-                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops);
-// Writes model answers into the faces (answers[i] for face i). `genders`: the bundle's two gender
-// label names (male first), or empty for "male"/"female".
-void apply_answers(ImagePrediction& prediction, const CropAnswer* answers, const std::vector<std::string>& genders);
-
-// A record for an image that failed with `code`.
-ImagePrediction failed_prediction(const std::string& source, ErrorCode code, const std::string& message);
-
-// Runs `work` (returning an ImagePrediction), turning any failure into a per-image error record, so
-// bad input never ends a batch or a request. Shared by the predictor and the server.
-template <class Work>
-ImagePrediction guard_prediction(const std::string& source, Work&& work) {
-  try {
-    return work();
-  } catch (const Error& e) {
-    return failed_prediction(source, e.code(), e.full_message());
-  } catch (const cv::Exception& e) {
-    return failed_prediction(source, ErrorCode::kUnreadableImage, source + ": image processing failed: " + e.what());
-  } catch (const std::bad_alloc&) {
-    return failed_prediction(source, ErrorCode::kTooLarge, source + ": out of memory while processing the image");
-  } catch (const std::exception& e) {
-    return failed_prediction(source, ErrorCode::kInternal, source + ": " + e.what());
-  }
-}
 
 // Where the default model lives: $FACEAGE_MODEL, else the first existing of
 // <exe dir>/models/default.fab, <exe dir>/../models/default.fab, <exe dir>/../share/faceage/models/default.fab.

@@ -46,6 +46,10 @@ struct SaveOptions {
   bool half_precision = false;  // store float weights as fp16 (smaller file; loads back to fp32)
 };
 
+// A bundle with seeded random weights (eval mode) whose metadata says it is untrained: for smoke
+// tests and for checking a deployment end to end before a trained model exists.
+Bundle untrained_bundle(const ModelOptions& options, int input_size);
+
 // Writes atomically (temp file + rename). kIo on failure.
 void save_bundle(const Bundle& bundle, const std::string& path, const SaveOptions& options = {});
 // kNotFound for a missing file, kModel for anything that is not a valid bundle. The model is in

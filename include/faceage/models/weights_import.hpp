@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "faceage/models/model.hpp"
 
 namespace faceage::models {
@@ -70,5 +72,16 @@ ImportReport load_torchvision_weights(AgeGenderModelImpl& model, const std::stri
 ImportReport load_pretrained_weights(BackboneImpl& backbone, const std::string& path, const ImportOptions& options = {});
 ImportReport load_pretrained_weights(AgeGenderModelImpl& model, const std::string& path,
                                      const ImportOptions& options = {});
+
+struct ClassScore {
+  std::int64_t index = 0;
+  double probability = 0;
+};
+// A check that imported weights work: the backbone's ImageNet classifier (built with
+// BackboneOptions::imagenet_classes = 1000) on one RGB image resized to 224, normalised with the
+// ImageNet mean/std, or with (x - m) / m for `scale_mean` m > 0 (0.5: x/127.5 - 1). The `k`
+// most probable classes, most probable first.
+std::vector<ClassScore> imagenet_top_classes(BackboneImpl& backbone, const cv::Mat& rgb, float scale_mean = -1.0f,
+                                             int k = 5);
 
 }  // namespace faceage::models

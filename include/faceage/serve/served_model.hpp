@@ -1,6 +1,8 @@
 #pragma once
-// One loaded model version as the server runs it: the Predictor, a pool of face pipelines for the
-// HTTP worker threads and the dynamic batcher in front of Predictor::predict_crops.
+// One loaded model version as the server runs it: the Predictor (whose steps locate faces on the
+// HTTP worker threads) and the dynamic batcher in front of Predictor::answer_crops. Only the
+// batching wiring lives here; every prediction step is the Predictor's, so a served answer equals
+// a `faceage predict` answer by construction.
 // Requests hold a shared_ptr to the version they started on, so a hot reload swaps versions
 // without disturbing requests in flight (the old version is freed when its last request ends).
 #include <cstdint>
@@ -15,10 +17,6 @@
 #include "faceage/core/context.hpp"
 #include "faceage/infer/predictor.hpp"
 #include "faceage/serve/batcher.hpp"
-
-namespace faceage::face {
-class FacePipeline;
-}
 
 namespace faceage::serve {
 
@@ -47,9 +45,9 @@ class ServedModel {
     std::size_t size = 0;
     std::string source;
   };
-  // decode -> detect -> align on the calling thread, then one batcher call for every face of
-  // every image. Never throws for bad input: failures are per image in ImagePrediction::error
-  // (as Predictor::predict_bytes). `rgbs`, when given, receives each decoded image (for
+  // Predictor::locate_bytes on the calling thread, then one batcher call for every face of every
+  // image (Predictor::answer_located). Never throws for bad input: failures are per image in
+  // ImagePrediction::error (as Predictor::predict_bytes). `rgbs`, when given, receives each decoded image (for
   // ?annotate=1; empty for images that failed to decode).
   std::vector<infer::ImagePrediction> predict(const std::vector<ImageBytes>& images, ImageTimings* timings = nullptr,
                                               std::vector<cv::Mat>* rgbs = nullptr);
@@ -64,13 +62,7 @@ class ServedModel {
   nlohmann::json describe(const std::string& name) const;
 
  private:
-  struct PipelinePool;
-  infer::ImagePrediction locate(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops);
-
   std::unique_ptr<infer::Predictor> predictor_;
-  std::unique_ptr<PipelinePool> pipelines_;
-  std::vector<std::string> genders_;
-  data::DecodeOptions decode_;
   std::string version_;
   std::unique_ptr<DynamicBatcher> batcher_;  // last: destroyed first, draining into the predictor
 };
