@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceage/core/error.hpp"
+#include "image_checks.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/data/csv.hpp"
 #include "faceage/data/image_io.hpp"
@@ -18,6 +19,8 @@
 
 namespace faceage::augment {
 namespace {
+
+using image_checks::sharpness;
 
 // A face-sized test card: colour gradients and a grey checkerboard (detail that blur and
 // resolution loss remove, colour that grayscale removes).
@@ -31,15 +34,6 @@ cv::Mat card(int size = 200) {
     }
   }
   return img;
-}
-
-double sharpness(const cv::Mat& rgb) {
-  cv::Mat gray, lap;
-  cv::cvtColor(rgb, gray, cv::COLOR_RGB2GRAY);
-  cv::Laplacian(gray, lap, CV_64F);
-  cv::Scalar mean, stddev;
-  cv::meanStdDev(lap, mean, stddev);
-  return stddev[0] * stddev[0];
 }
 
 double luma_stddev(const cv::Mat& rgb) {

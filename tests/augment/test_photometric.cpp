@@ -5,9 +5,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceage/core/error.hpp"
+#include "image_checks.hpp"
 
 namespace faceage::augment {
 namespace {
+
+using image_checks::sharpness;
 
 cv::Mat constant(int size, cv::Vec3b colour) { return cv::Mat(size, size, CV_8UC3, cv::Scalar(colour[0], colour[1], colour[2])); }
 
@@ -198,16 +201,6 @@ TEST(Erasing, NoiseIsSeededAndClipped) {
   cv::Mat d = base.clone();
   apply_erasing(d, p);
   EXPECT_EQ(cv::countNonZero(d.reshape(1)), 0);
-}
-
-// Variance of the Laplacian of the luma: how much fine detail an image holds.
-double sharpness(const cv::Mat& rgb) {
-  cv::Mat gray, lap;
-  cv::cvtColor(rgb, gray, cv::COLOR_RGB2GRAY);
-  cv::Laplacian(gray, lap, CV_64F);
-  cv::Scalar mean, stddev;
-  cv::meanStdDev(lap, mean, stddev);
-  return stddev[0] * stddev[0];
 }
 
 TEST(Tone, SepiaWarmsGreyAndFullSepiaIsTheClassicMatrix) {
