@@ -36,7 +36,7 @@ cv::Mat crop() {
 
 const Landmarks kLandmarks{cv::Point2f(70, 85), cv::Point2f(130, 85), cv::Point2f(100, 115), cv::Point2f(78, 145),
                            cv::Point2f(122, 145)};
-const char* const kPresets[] = {"none", "light", "medium", "strong"};
+const char* const kPresets[] = {"none", "light", "medium", "strong", "real_photo"};
 
 void BM_Augment(benchmark::State& state) {
   const std::string name = kPresets[state.range(0)];
@@ -50,7 +50,7 @@ void BM_Augment(benchmark::State& state) {
   state.SetLabel(name);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Augment)->ArgsProduct({{0, 1, 2, 3}, {112, 160}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Augment)->ArgsProduct({{0, 1, 2, 3, 4}, {112, 160}})->Unit(benchmark::kMicrosecond);
 
 // Cost of each piece on its own, at 112 output.
 void BM_Piece(benchmark::State& state) {
@@ -58,7 +58,8 @@ void BM_Piece(benchmark::State& state) {
   const cv::Mat image = crop();
   faceage::augment::AugmentParams params;
   const int piece = static_cast<int>(state.range(0));
-  const char* labels[] = {"resize", "warp", "warp+color", "warp+blur", "warp+jpeg", "warp+erase"};
+  const char* labels[] = {"resize",     "warp",           "warp+color", "warp+blur", "warp+jpeg",
+                          "warp+erase", "warp+tone",      "warp+downscale", "warp+noise", "warp+grain"};
   params.affine.angle_deg = 7.5;
   params.affine.scale = 1.05;
   if (piece == 0) params.affine = {};
@@ -66,13 +67,17 @@ void BM_Piece(benchmark::State& state) {
   if (piece == 3) params.blur = {true, 1.0};
   if (piece == 4) params.jpeg = {true, 60};
   if (piece == 5) params.erasing = {true, cv::Rect(20, 30, 40, 30), faceage::augment::ErasingFill::kNoise, 3};
+  if (piece == 6) params.tone = {true, 0.8, {1.1, 1.0, 0.9}, 0.3};
+  if (piece == 7) params.resolution = {true, 48};
+  if (piece == 8) params.noise = {true, 8.0, 0.0, 1.0, 5};
+  if (piece == 9) params.noise = {true, 0.0, 10.0, 2.0, 5};
   for (auto _ : state) {
     auto out = augmenter.apply(image, kLandmarks, params);
     benchmark::DoNotOptimize(out.image.data);
   }
   state.SetLabel(labels[piece]);
 }
-BENCHMARK(BM_Piece)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Piece)->DenseRange(0, 9)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

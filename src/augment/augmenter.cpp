@@ -77,7 +77,55 @@ AugmentParams Augmenter::sample(std::mt19937_64& rng) const {
     }
     p.erasing.noise_seed = s.next();
   }
+  {
+    RandomStream s(rng());
+    const bool sepia = s.bernoulli(o.sepia_prob), cast = s.bernoulli(o.cast_prob), fade = s.bernoulli(o.fade_prob);
+    const double sepia_amount = s.uniform(o.sepia_min, o.sepia_max);
+    cv::Vec3d gains;
+    for (int c = 0; c < 3; ++c) gains[c] = s.uniform(1.0 - o.cast, 1.0 + o.cast);
+    const double fade_amount = s.uniform(o.fade_min, o.fade_max);
+    p.tone.apply = sepia || cast || fade;
+    p.tone.sepia = sepia ? sepia_amount : 0.0;
+    p.tone.cast = cast ? gains : cv::Vec3d(1, 1, 1);
+    p.tone.fade = fade ? fade_amount : 0.0;
+  }
+  {
+    RandomStream s(rng());
+    p.resolution.apply = s.bernoulli(o.downscale_prob);
+    p.resolution.face_pixels = s.uniform_int(o.downscale_min, o.downscale_max);
+  }
+  {
+    RandomStream s(rng());
+    const bool sensor = s.bernoulli(o.noise_prob), grain = s.bernoulli(o.grain_prob);
+    const double sensor_sigma = s.uniform(o.noise_sigma_min, o.noise_sigma_max);
+    const double grain_sigma = s.uniform(o.grain_sigma_min, o.grain_sigma_max);
+    p.noise.grain_size = s.uniform(o.grain_size_min, o.grain_size_max);
+    p.noise.seed = s.next();
+    p.noise.apply = sensor || grain;
+    p.noise.sensor_sigma = sensor ? sensor_sigma : 0.0;
+    p.noise.grain_sigma = grain ? grain_sigma : 0.0;
+  }
   return p;
+}
+
+void apply_photometric(cv::Mat& rgb, const AugmentParams& params, double face_size_px, double pixel_scale) {
+  FACEAGE_CHECK(std::isfinite(pixel_scale) && pixel_scale > 0, ErrorCode::kInvalidArgument,
+                "apply_photometric: pixel_scale must be > 0, got " << pixel_scale);
+  if (params.color.apply || params.grayscale.apply) {
+    cv::Mat coloured;
+    apply_color(rgb, coloured, params.color, params.grayscale);
+    rgb = coloured;
+  }
+  if (params.tone.apply) apply_tone(rgb, params.tone);
+  if (params.blur.apply) apply_blur(rgb, params.blur.sigma * pixel_scale);
+  if (params.resolution.apply) apply_downscale(rgb, params.resolution, face_size_px);
+  if (params.noise.apply) {
+    NoiseParams noise = params.noise;
+    noise.grain_size = std::clamp(noise.grain_size * pixel_scale, 1.0, 64.0);
+    apply_noise(rgb, noise);
+  }
+  if (params.jpeg.apply) apply_jpeg(rgb, params.jpeg.quality);
+  if (params.erasing.apply) apply_erasing(rgb, params.erasing);
 }
 
 AugmentedSample Augmenter::apply(const cv::Mat& rgb, const Landmarks& landmarks, const AugmentParams& params,
@@ -104,14 +152,8 @@ AugmentedSample Augmenter::apply(const cv::Mat& rgb, const Landmarks& landmarks,
                    to_cv_border(options_.border), cv::Scalar::all(0));
   }
 
-  if (params.color.apply || params.grayscale.apply) {
-    apply_color(warped, out.image, params.color, params.grayscale);
-  } else {
-    out.image = warped;  // no copy: `warped` is ours
-  }
-  if (params.blur.apply) apply_blur(out.image, params.blur.sigma);
-  if (params.jpeg.apply) apply_jpeg(out.image, params.jpeg.quality);
-  if (params.erasing.apply) apply_erasing(out.image, params.erasing);
+  out.image = warped;  // no copy: `warped` is ours
+  apply_photometric(out.image, params, output_size_);
 
   out.landmarks = transform_landmarks(out.matrix, landmarks, params.flip.flip);
   if (box) out.box = transform_box(out.matrix, *box);
@@ -131,6 +173,11 @@ nlohmann::json to_json(const AugmentParams& p) {
       {"erasing", {{"apply", p.erasing.apply},
                    {"rect", {p.erasing.rect.x, p.erasing.rect.y, p.erasing.rect.width, p.erasing.rect.height}},
                    {"fill", erasing_fill_name(p.erasing.fill)}}},
+      {"tone", {{"apply", p.tone.apply}, {"sepia", p.tone.sepia},
+                {"cast", {p.tone.cast[0], p.tone.cast[1], p.tone.cast[2]}}, {"fade", p.tone.fade}}},
+      {"resolution", {{"apply", p.resolution.apply}, {"face_pixels", p.resolution.face_pixels}}},
+      {"noise", {{"apply", p.noise.apply}, {"sensor_sigma", p.noise.sensor_sigma}, {"grain_sigma", p.noise.grain_sigma},
+                 {"grain_size", p.noise.grain_size}}},
   };
 }
 

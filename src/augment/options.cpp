@@ -45,10 +45,29 @@ const DoubleField kDoubleFields[] = {
     {"erasing_area_max", &AugmentOptions::erasing_area_max},
     {"erasing_ratio_min", &AugmentOptions::erasing_ratio_min},
     {"erasing_ratio_max", &AugmentOptions::erasing_ratio_max},
+    {"sepia_prob", &AugmentOptions::sepia_prob},
+    {"sepia_min", &AugmentOptions::sepia_min},
+    {"sepia_max", &AugmentOptions::sepia_max},
+    {"cast_prob", &AugmentOptions::cast_prob},
+    {"cast", &AugmentOptions::cast},
+    {"fade_prob", &AugmentOptions::fade_prob},
+    {"fade_min", &AugmentOptions::fade_min},
+    {"fade_max", &AugmentOptions::fade_max},
+    {"downscale_prob", &AugmentOptions::downscale_prob},
+    {"noise_prob", &AugmentOptions::noise_prob},
+    {"noise_sigma_min", &AugmentOptions::noise_sigma_min},
+    {"noise_sigma_max", &AugmentOptions::noise_sigma_max},
+    {"grain_prob", &AugmentOptions::grain_prob},
+    {"grain_sigma_min", &AugmentOptions::grain_sigma_min},
+    {"grain_sigma_max", &AugmentOptions::grain_sigma_max},
+    {"grain_size_min", &AugmentOptions::grain_size_min},
+    {"grain_size_max", &AugmentOptions::grain_size_max},
 };
 const IntField kIntFields[] = {
     {"jpeg_quality_min", &AugmentOptions::jpeg_quality_min},
     {"jpeg_quality_max", &AugmentOptions::jpeg_quality_max},
+    {"downscale_min", &AugmentOptions::downscale_min},
+    {"downscale_max", &AugmentOptions::downscale_max},
 };
 const char* const kEnumKeys[] = {"interpolation", "border", "erasing_fill"};
 
@@ -166,6 +185,77 @@ AugmentOptions make_strong() {
   return o;
 }
 
+// Training for real photos (docs/augment.md): the shifts between UTKFace crops and scanned family
+// photos, prints and phone pictures, each on a minority of samples so clean images stay the
+// majority. The geometric warp doubles as the detector's jitter: with crops cached after alignment,
+// a shifted or resized face box shows up as a shift/zoom of the aligned crop.
+AugmentOptions make_real_photo() {
+  AugmentOptions o = make_medium();
+  o.scale_min = 0.87;  // box size +-15 %
+  o.scale_max = 1.15;
+  o.translate = 0.08;  // box centre +-8 % of the crop
+  o.rotate_deg = 10.0;
+  o.brightness = 0.3;
+  o.contrast = 0.3;
+  o.saturation = 0.3;
+  o.grayscale_prob = 0.2;
+  o.sepia_prob = 0.1;
+  o.sepia_min = 0.5;
+  o.sepia_max = 1.0;
+  o.cast_prob = 0.2;
+  o.cast = 0.1;
+  o.fade_prob = 0.2;
+  o.fade_min = 0.1;
+  o.fade_max = 0.4;
+  o.blur_prob = 0.25;
+  o.blur_sigma_min = 0.3;
+  o.blur_sigma_max = 1.5;
+  o.downscale_prob = 0.2;
+  o.downscale_min = 32;
+  o.downscale_max = 96;
+  o.noise_prob = 0.2;
+  o.noise_sigma_min = 2.0;
+  o.noise_sigma_max = 10.0;
+  o.grain_prob = 0.15;
+  o.grain_sigma_min = 4.0;
+  o.grain_sigma_max = 14.0;
+  o.jpeg_prob = 0.3;
+  o.jpeg_quality_min = 15;
+  o.jpeg_quality_max = 90;
+  return o;
+}
+
+// The photometric degradations of `faceage data degrade` (which ignores geometry and erasing):
+// stronger than real_photo, each drawn independently (docs/data.md lists the odds).
+AugmentOptions make_degrade() {
+  AugmentOptions o;
+  o.grayscale_prob = 0.3;
+  o.sepia_prob = 0.15;
+  o.sepia_min = 0.6;
+  o.sepia_max = 1.0;
+  o.cast_prob = 0.25;
+  o.cast = 0.15;
+  o.fade_prob = 0.3;
+  o.fade_min = 0.2;
+  o.fade_max = 0.5;
+  o.blur_prob = 0.3;
+  o.blur_sigma_min = 0.8;
+  o.blur_sigma_max = 2.0;
+  o.downscale_prob = 0.3;
+  o.downscale_min = 32;
+  o.downscale_max = 64;
+  o.noise_prob = 0.3;
+  o.noise_sigma_min = 4.0;
+  o.noise_sigma_max = 12.0;
+  o.grain_prob = 0.25;
+  o.grain_sigma_min = 6.0;
+  o.grain_sigma_max = 16.0;
+  o.jpeg_prob = 0.4;
+  o.jpeg_quality_min = 15;
+  o.jpeg_quality_max = 40;
+  return o;
+}
+
 }  // namespace
 
 void validate(const AugmentOptions& o) {
@@ -200,6 +290,31 @@ void validate(const AugmentOptions& o) {
   check_range("erasing_ratio_min", o.erasing_ratio_min, 0.05, 20.0);
   check_range("erasing_ratio_max", o.erasing_ratio_max, 0.05, 20.0);
   check_ordered("erasing_ratio_min", o.erasing_ratio_min, "erasing_ratio_max", o.erasing_ratio_max);
+  check_prob("sepia_prob", o.sepia_prob);
+  check_range("sepia_min", o.sepia_min, 0.0, 1.0);
+  check_range("sepia_max", o.sepia_max, 0.0, 1.0);
+  check_ordered("sepia_min", o.sepia_min, "sepia_max", o.sepia_max);
+  check_prob("cast_prob", o.cast_prob);
+  check_range("cast", o.cast, 0.0, 1.0);
+  check_prob("fade_prob", o.fade_prob);
+  check_range("fade_min", o.fade_min, 0.0, 1.0);
+  check_range("fade_max", o.fade_max, 0.0, 1.0);
+  check_ordered("fade_min", o.fade_min, "fade_max", o.fade_max);
+  check_prob("downscale_prob", o.downscale_prob);
+  check_range("downscale_min", o.downscale_min, 4, 4096);
+  check_range("downscale_max", o.downscale_max, 4, 4096);
+  check_ordered("downscale_min", o.downscale_min, "downscale_max", o.downscale_max);
+  check_prob("noise_prob", o.noise_prob);
+  check_range("noise_sigma_min", o.noise_sigma_min, 0.0, 255.0);
+  check_range("noise_sigma_max", o.noise_sigma_max, 0.0, 255.0);
+  check_ordered("noise_sigma_min", o.noise_sigma_min, "noise_sigma_max", o.noise_sigma_max);
+  check_prob("grain_prob", o.grain_prob);
+  check_range("grain_sigma_min", o.grain_sigma_min, 0.0, 255.0);
+  check_range("grain_sigma_max", o.grain_sigma_max, 0.0, 255.0);
+  check_ordered("grain_sigma_min", o.grain_sigma_min, "grain_sigma_max", o.grain_sigma_max);
+  check_range("grain_size_min", o.grain_size_min, 1.0, 64.0);
+  check_range("grain_size_max", o.grain_size_max, 1.0, 64.0);
+  check_ordered("grain_size_min", o.grain_size_min, "grain_size_max", o.grain_size_max);
 }
 
 AugmentOptions from_config(const Config& section, const std::string& where) {
@@ -281,6 +396,12 @@ void register_presets(PresetRegistry& registry) {
   registry.add("medium", make_medium, "flip, zoom/stretch/shift, rotation +-8 deg, colour jitter, rare grayscale");
   registry.add("strong", make_strong,
                "medium plus rotation +-15 deg, stronger colour, blur, JPEG quality 30-95, random erasing");
+  registry.add("real_photo", make_real_photo,
+               "medium's warp as face-box jitter plus grayscale, sepia, colour cast, fading, blur, "
+               "resolution loss, sensor noise, film grain, JPEG quality 15-90");
+  registry.add("degrade", make_degrade,
+               "no geometry; grayscale, sepia, cast, fading, blur, 32-64 px resolution, noise, grain, "
+               "JPEG quality 15-40 (what `faceage data degrade` applies)");
 }
 
 const PresetRegistry& presets() {

@@ -142,3 +142,82 @@ void apply_erasing(cv::Mat& rgb, const ErasingParams& params) {
 }
 
 }  // namespace faceage::augment
+
+namespace faceage::augment {
+
+cv::Matx34f tone_matrix(const ToneParams& tone) {
+  // Classic sepia toning (the Microsoft "sepia" matrix used by most photo tools), blended.
+  const cv::Matx33d sepia(0.393, 0.769, 0.189, 0.349, 0.686, 0.168, 0.272, 0.534, 0.131);
+  cv::Matx33d a = cv::Matx33d::eye() * (1.0 - tone.sepia) + sepia * tone.sepia;
+  a = cv::Matx33d::diag(tone.cast) * a;
+  a = a * (1.0 - tone.fade);
+  const double offset = tone.fade * kFadeTarget;
+  cv::Matx34f m;
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) m(r, c) = static_cast<float>(a(r, c));
+    m(r, 3) = static_cast<float>(offset);
+  }
+  return m;
+}
+
+void apply_tone(cv::Mat& rgb, const ToneParams& tone) {
+  check_rgb(rgb, "apply_tone");
+  FACEAGE_CHECK(tone.sepia >= 0 && tone.sepia <= 1 && tone.fade >= 0 && tone.fade <= 1, ErrorCode::kInvalidArgument,
+                "apply_tone: sepia and fade must be in [0, 1], got " << tone.sepia << " and " << tone.fade);
+  for (int c = 0; c < 3; ++c) {
+    FACEAGE_CHECK(std::isfinite(tone.cast[c]) && tone.cast[c] >= 0 && tone.cast[c] <= 4, ErrorCode::kInvalidArgument,
+                  "apply_tone: colour cast gains must be in [0, 4], got " << tone.cast[c]);
+  }
+  cv::Mat toned;
+  cv::transform(rgb, toned, tone_matrix(tone));
+  toned.copyTo(rgb);
+}
+
+void apply_noise(cv::Mat& rgb, const NoiseParams& noise) {
+  check_rgb(rgb, "apply_noise");
+  FACEAGE_CHECK(noise.sensor_sigma >= 0 && noise.sensor_sigma <= 255 && noise.grain_sigma >= 0 &&
+                    noise.grain_sigma <= 255,
+                ErrorCode::kInvalidArgument,
+                "apply_noise: sigmas must be in [0, 255], got " << noise.sensor_sigma << " and " << noise.grain_sigma);
+  FACEAGE_CHECK(noise.grain_size >= 1 && noise.grain_size <= 64, ErrorCode::kInvalidArgument,
+                "apply_noise: grain_size must be in [1, 64], got " << noise.grain_size);
+  if (noise.sensor_sigma == 0 && noise.grain_sigma == 0) return;
+  // cv::RNG is OpenCV's own multiply-with-carry generator: the same seed gives the same field on
+  // every platform (for one OpenCV build), and randn fills a whole image in one vectorised call.
+  cv::RNG rng(noise.seed);
+  cv::Mat sum;
+  rgb.convertTo(sum, CV_32FC3);
+  if (noise.sensor_sigma > 0) {
+    cv::Mat field(rgb.size(), CV_32FC3);
+    rng.fill(field, cv::RNG::NORMAL, 0.0, noise.sensor_sigma);
+    sum += field;
+  }
+  if (noise.grain_sigma > 0) {
+    const cv::Size small(std::max(1, static_cast<int>(std::lround(rgb.cols / noise.grain_size))),
+                         std::max(1, static_cast<int>(std::lround(rgb.rows / noise.grain_size))));
+    cv::Mat grain(small, CV_32FC1);
+    rng.fill(grain, cv::RNG::NORMAL, 0.0, noise.grain_sigma);
+    if (small != rgb.size()) cv::resize(grain, grain, rgb.size(), 0, 0, cv::INTER_LINEAR);
+    cv::Mat grain3;
+    cv::merge(std::vector<cv::Mat>{grain, grain, grain}, grain3);
+    sum += grain3;
+  }
+  sum.convertTo(rgb, CV_8UC3);  // rounds and saturates
+}
+
+void apply_downscale(cv::Mat& rgb, const ResolutionParams& resolution, double face_size_px) {
+  check_rgb(rgb, "apply_downscale");
+  FACEAGE_CHECK(resolution.face_pixels >= 4 && std::isfinite(face_size_px) && face_size_px > 0,
+                ErrorCode::kInvalidArgument,
+                "apply_downscale: face_pixels must be >= 4 and the face size > 0, got "
+                    << resolution.face_pixels << " and " << face_size_px);
+  const double factor = resolution.face_pixels / face_size_px;
+  if (factor >= 1.0) return;
+  const cv::Size small(std::max(1, static_cast<int>(std::lround(rgb.cols * factor))),
+                       std::max(1, static_cast<int>(std::lround(rgb.rows * factor))));
+  cv::Mat shrunk;
+  cv::resize(rgb, shrunk, small, 0, 0, cv::INTER_AREA);
+  cv::resize(shrunk, rgb, rgb.size(), 0, 0, cv::INTER_LINEAR);
+}
+
+}  // namespace faceage::augment

@@ -119,7 +119,7 @@ Manifest read_manifest(const std::string& path) {
   return manifest;
 }
 
-void write_manifest(const Manifest& manifest, const std::string& path) {
+void write_manifest(const Manifest& manifest, const std::string& path, const std::vector<ManifestColumn>& extra) {
   bool any_race = false, any_subject = false, any_split = false;
   for (const auto& row : manifest.rows) {
     any_race |= row.race >= 0;
@@ -130,13 +130,22 @@ void write_manifest(const Manifest& manifest, const std::string& path) {
   if (any_race) header.push_back("race");
   if (any_subject) header.push_back("subject");
   if (any_split) header.push_back("split");
+  for (const auto& column : extra) {
+    if (column.values.size() != manifest.rows.size()) {
+      throw Error(ErrorCode::kInternal, "write_manifest: column '" + column.name + "' has " +
+                                            std::to_string(column.values.size()) + " values for " +
+                                            std::to_string(manifest.rows.size()) + " rows");
+    }
+    header.push_back(column.name);
+  }
 
   std::error_code ec;
   const fs::path out_dir = fs::path(absolute_dir_of(path));
   const fs::path cwd = fs::current_path(ec);
   CsvWriter writer(header);
   std::vector<std::string> fields;
-  for (const auto& row : manifest.rows) {
+  for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
+    const ManifestRow& row = manifest.rows[i];
     fs::path resolved(resolved_path(manifest, row));
     if (!resolved.is_absolute()) resolved = (cwd / resolved).lexically_normal();
     fs::path relative = resolved.lexically_relative(out_dir);
@@ -147,6 +156,7 @@ void write_manifest(const Manifest& manifest, const std::string& path) {
     if (any_race) fields.push_back(row.race >= 0 ? std::to_string(row.race) : std::string());
     if (any_subject) fields.push_back(row.subject);
     if (any_split) fields.push_back(row.split);
+    for (const auto& column : extra) fields.push_back(column.values[i]);
     writer.add_row(fields);
   }
   writer.save(path);

@@ -164,6 +164,62 @@ TEST(Augmenter, EachTransformDrawsFromItsOwnValue) {
   }
 }
 
+TEST(Augmenter, PrintAndSensorTransformsDrawAfterTheOlderOnes) {
+  // Turning the real-photo transforms on must leave every older draw of a preset as it was, so
+  // runs of the old presets keep their samples.
+  AugmentOptions old = preset("strong");
+  AugmentOptions with_new = old;
+  with_new.sepia_prob = with_new.cast_prob = with_new.fade_prob = 1.0;
+  with_new.downscale_prob = with_new.noise_prob = with_new.grain_prob = 1.0;
+  std::mt19937_64 a(17), b(17);
+  for (int i = 0; i < 50; ++i) {
+    const auto p = Augmenter(old, 112).sample(a);
+    const auto q = Augmenter(with_new, 112).sample(b);
+    EXPECT_FALSE(p.tone.apply || p.resolution.apply || p.noise.apply);
+    EXPECT_TRUE(q.tone.apply && q.resolution.apply && q.noise.apply);
+    EXPECT_GT(q.tone.sepia, 0);
+    EXPECT_GT(q.tone.fade, 0);
+    EXPECT_GT(q.noise.sensor_sigma, 0);
+    EXPECT_GT(q.noise.grain_sigma, 0);
+    nlohmann::json older = to_json(q);
+    for (const char* key : {"tone", "resolution", "noise"}) older.erase(key);
+    nlohmann::json expected = to_json(p);
+    for (const char* key : {"tone", "resolution", "noise"}) expected.erase(key);
+    EXPECT_EQ(older, expected);
+  }
+}
+
+TEST(Augmenter, RealPhotoPresetDrawsEachShiftAtItsRate) {
+  const AugmentOptions o = preset("real_photo");
+  Augmenter augmenter(o, 112);
+  std::mt19937_64 rng(23);
+  int sepia = 0, fade = 0, down = 0, grain = 0;
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    const auto p = augmenter.sample(rng);
+    sepia += p.tone.sepia > 0;
+    fade += p.tone.fade > 0;
+    grain += p.noise.grain_sigma > 0;
+    if (p.resolution.apply) {
+      ++down;
+      ASSERT_GE(p.resolution.face_pixels, o.downscale_min);
+      ASSERT_LE(p.resolution.face_pixels, o.downscale_max);
+    }
+  }
+  EXPECT_NEAR(sepia / double(n), o.sepia_prob, 0.03);
+  EXPECT_NEAR(fade / double(n), o.fade_prob, 0.03);
+  EXPECT_NEAR(down / double(n), o.downscale_prob, 0.03);
+  EXPECT_NEAR(grain / double(n), o.grain_prob, 0.03);
+  // Applied: right size, same bytes for the same seed.
+  std::mt19937_64 x(4), y(4);
+  for (int i = 0; i < 20; ++i) {
+    const auto first = augmenter(dots_image(), kLandmarks, x);
+    const auto second = augmenter(dots_image(), kLandmarks, y);
+    ASSERT_EQ(first.image.size(), cv::Size(112, 112));
+    EXPECT_TRUE(same_bytes(first.image, second.image));
+  }
+}
+
 TEST(Augmenter, SampledParamsStayInTheirRanges) {
   const AugmentOptions o = preset("strong");
   Augmenter augmenter(o, 112);

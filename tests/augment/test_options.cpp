@@ -20,7 +20,8 @@ void expect_error(Fn fn, ErrorCode code, const std::string& needle) {
 }
 
 TEST(AugmentPresets, LoadByNameAndValidate) {
-  EXPECT_EQ(presets().names(), (std::vector<std::string>{"light", "medium", "none", "strong"}));
+  EXPECT_EQ(presets().names(),
+            (std::vector<std::string>{"degrade", "light", "medium", "none", "real_photo", "strong"}));
   for (const auto& name : presets().names()) {
     EXPECT_NO_THROW(validate(preset(name))) << name;
     EXPECT_FALSE(presets().description(name).empty());
@@ -36,10 +37,42 @@ TEST(AugmentPresets, LoadByNameAndValidate) {
   EXPECT_DOUBLE_EQ(light.flip_prob, 0.5);
   EXPECT_DOUBLE_EQ(light.rotate_prob, 0.0);
   EXPECT_DOUBLE_EQ(light.erasing_prob, 0.0);
+  // The real-photo preset covers every shift the issue lists, each on a minority of samples.
+  const auto real = preset("real_photo");
+  for (double p : {real.grayscale_prob, real.sepia_prob, real.cast_prob, real.fade_prob, real.blur_prob,
+                   real.noise_prob, real.grain_prob, real.jpeg_prob, real.downscale_prob}) {
+    EXPECT_GT(p, 0.0);
+    EXPECT_LT(p, 0.5);
+  }
+  EXPECT_GT(real.translate, 0.0);  // face-box jitter
+  EXPECT_LT(real.scale_min, 1.0);
+  EXPECT_GT(real.scale_max, 1.0);
+  // The check's preset: no geometry (a degraded copy keeps the face where it was), JPEG 15-40.
+  const auto degrade = preset("degrade");
+  EXPECT_DOUBLE_EQ(degrade.flip_prob, 0.0);
+  EXPECT_DOUBLE_EQ(degrade.translate, 0.0);
+  EXPECT_EQ(degrade.jpeg_quality_min, 15);
+  EXPECT_EQ(degrade.jpeg_quality_max, 40);
+  EXPECT_EQ(degrade.downscale_min, 32);
+  EXPECT_EQ(degrade.downscale_max, 64);
+}
+
+TEST(AugmentOptions, RealPhotoKeysReadFromConfig) {
+  const auto config = Config::from_string(
+      "augment:\n  preset: real_photo\n  sepia_prob: 0.5\n  downscale_min: 40\n  grain_size_max: 3\n");
+  const AugmentOptions o = from_config(config.sub("augment"));
+  EXPECT_DOUBLE_EQ(o.sepia_prob, 0.5);
+  EXPECT_EQ(o.downscale_min, 40);
+  EXPECT_DOUBLE_EQ(o.grain_size_max, 3.0);
+  EXPECT_DOUBLE_EQ(o.grayscale_prob, preset("real_photo").grayscale_prob);
+  expect_error([] { from_config(Config::from_string("augment:\n  fade_max: 1.5\n").sub("augment")); },
+               ErrorCode::kConfig, "augment.fade_max");
+  expect_error([] { from_config(Config::from_string("augment:\n  downscale_min: 80\n").sub("augment")); },
+               ErrorCode::kConfig, "augment.downscale_min");
 }
 
 TEST(AugmentPresets, UnknownPresetListsNames) {
-  expect_error([] { preset("extreme"); }, ErrorCode::kNotFound, "available: light, medium, none, strong");
+  expect_error([] { preset("extreme"); }, ErrorCode::kNotFound, "available: degrade, light, medium, none, real_photo, strong");
 }
 
 TEST(AugmentOptions, InvalidValuesNameTheKey) {

@@ -5,9 +5,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceage/core/error.hpp"
+#include "image_checks.hpp"
 
 namespace faceage::augment {
 namespace {
+
+using image_checks::sharpness;
 
 cv::Mat constant(int size, cv::Vec3b colour) { return cv::Mat(size, size, CV_8UC3, cv::Scalar(colour[0], colour[1], colour[2])); }
 
@@ -198,6 +201,118 @@ TEST(Erasing, NoiseIsSeededAndClipped) {
   cv::Mat d = base.clone();
   apply_erasing(d, p);
   EXPECT_EQ(cv::countNonZero(d.reshape(1)), 0);
+}
+
+TEST(Tone, SepiaWarmsGreyAndFullSepiaIsTheClassicMatrix) {
+  cv::Mat img = constant(4, {100, 100, 100});
+  ToneParams p;
+  p.apply = true;
+  p.sepia = 1.0;
+  apply_tone(img, p);
+  // 100 * row sums of the sepia matrix: 135.1, 120.3, 93.6.
+  EXPECT_EQ(img.at<cv::Vec3b>(1, 1), cv::Vec3b(135, 120, 94));
+  cv::Mat half = constant(4, {100, 100, 100});
+  p.sepia = 0.5;
+  apply_tone(half, p);
+  const cv::Vec3b h = half.at<cv::Vec3b>(0, 0);
+  EXPECT_GT(h[0], h[1]);
+  EXPECT_GT(h[1], h[2]);
+  EXPECT_LT(h[0], 135);
+}
+
+TEST(Tone, CastScalesChannelsAndFadeLiftsBlacksTowardsLightGrey) {
+  cv::Mat img = constant(2, {100, 100, 100});
+  ToneParams cast;
+  cast.apply = true;
+  cast.cast = {1.2, 1.0, 0.8};
+  apply_tone(img, cast);
+  EXPECT_EQ(img.at<cv::Vec3b>(0, 0), cv::Vec3b(120, 100, 80));
+
+  cv::Mat two(4, 4, CV_8UC3, cv::Scalar::all(0));
+  two.rowRange(2, 4).setTo(cv::Scalar::all(250));
+  ToneParams fade;
+  fade.apply = true;
+  fade.fade = 0.5;
+  apply_tone(two, fade);
+  EXPECT_EQ(two.at<cv::Vec3b>(0, 0), cv::Vec3b::all(static_cast<uchar>(kFadeTarget / 2)));  // 0 -> 100
+  EXPECT_EQ(two.at<cv::Vec3b>(3, 3), cv::Vec3b(225, 225, 225));                             // 250 -> 225
+  ToneParams bad;
+  bad.fade = 1.5;
+  cv::Mat any = constant(2, {1, 2, 3});
+  EXPECT_THROW(apply_tone(any, bad), Error);
+  bad.fade = 0;
+  bad.cast = {1, -1, 1};
+  EXPECT_THROW(apply_tone(any, bad), Error);
+}
+
+TEST(Noise, SensorNoiseHasItsSigmaAndGrainIsSharedByChannels) {
+  const cv::Mat base = constant(128, {128, 128, 128});
+  NoiseParams p;
+  p.apply = true;
+  p.sensor_sigma = 8.0;
+  p.seed = 3;
+  cv::Mat a = base.clone(), b = base.clone();
+  apply_noise(a, p);
+  apply_noise(b, p);
+  EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);  // seeded
+  cv::Mat diff;
+  a.convertTo(diff, CV_64FC3);
+  diff -= cv::Scalar::all(128);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(diff.reshape(1), mean, stddev);
+  EXPECT_NEAR(stddev[0], 8.0, 0.4);
+  EXPECT_NEAR(mean[0], 0.0, 0.3);
+  std::vector<cv::Mat> channels;
+  cv::split(a, channels);
+  EXPECT_GT(cv::norm(channels[0], channels[1], cv::NORM_INF), 0);  // independent per channel
+
+  NoiseParams grain;
+  grain.apply = true;
+  grain.grain_sigma = 10.0;
+  grain.grain_size = 2.0;
+  grain.seed = 5;
+  cv::Mat g = base.clone();
+  apply_noise(g, grain);
+  cv::split(g, channels);
+  EXPECT_EQ(cv::norm(channels[0], channels[1], cv::NORM_INF), 0);  // monochrome grain
+  EXPECT_EQ(cv::norm(channels[1], channels[2], cv::NORM_INF), 0);
+  EXPECT_GT(cv::norm(g, base, cv::NORM_INF), 10);
+  // Clumps: neighbouring pixels correlate, unlike sensor noise.
+  cv::Mat left, right;
+  channels[0].colRange(0, 127).convertTo(left, CV_64F);
+  channels[0].colRange(1, 128).convertTo(right, CV_64F);
+  left -= 128;
+  right -= 128;
+  EXPECT_GT(left.dot(right) / std::sqrt(left.dot(left) * right.dot(right)), 0.3);
+  NoiseParams bad;
+  bad.grain_size = 0.5;
+  EXPECT_THROW(apply_noise(g, bad), Error);
+}
+
+TEST(Downscale, LosesDetailKeepsSizeAndIsANoOpAboveTheFaceSize) {
+  const cv::Mat base = textured(112);
+  cv::Mat img = base.clone();
+  ResolutionParams p;
+  p.apply = true;
+  p.face_pixels = 32;
+  apply_downscale(img, p, 112);
+  EXPECT_EQ(img.size(), base.size());
+  EXPECT_LT(sharpness(img), 0.5 * sharpness(base));
+  cv::Mat same = base.clone();
+  p.face_pixels = 200;
+  apply_downscale(same, p, 112);
+  EXPECT_EQ(cv::norm(same, base, cv::NORM_INF), 0);
+  // A face covering half the image: the shrink is relative to the face, so a 64-px target on a
+  // 56-px face changes nothing, and a 28-px target halves it.
+  cv::Mat half = base.clone();
+  p.face_pixels = 64;
+  apply_downscale(half, p, 56);
+  EXPECT_EQ(cv::norm(half, base, cv::NORM_INF), 0);
+  p.face_pixels = 28;
+  apply_downscale(half, p, 56);
+  EXPECT_GT(cv::norm(half, base, cv::NORM_INF), 0);
+  p.face_pixels = 2;
+  EXPECT_THROW(apply_downscale(half, p, 56), Error);
 }
 
 }  // namespace

@@ -104,6 +104,33 @@ TEST(Manifest, WriteIsRelativeToTheOutputAndRoundTrips) {
   EXPECT_EQ(again.rows[1].path, back.rows[1].path);
 }
 
+TEST(Manifest, ExtraColumnsFollowAndReadersIgnoreThem) {
+  testing::TempDir dir;
+  Manifest m;
+  m.base_dir = dir.path().string();
+  ManifestRow a;
+  a.file = "a.jpg";
+  a.age = 4;
+  ManifestRow b;
+  b.file = "b.jpg";
+  b.age = 60;
+  b.split = "val";
+  m.rows = {a, b};
+  const std::string out = dir.file("m.csv");
+  write_manifest(m, out, {{"degradations", {"grayscale+jpeg20", "none"}}});
+  EXPECT_EQ(read_file_text(out), "file,age,gender,split,degradations\na.jpg,4,,,grayscale+jpeg20\nb.jpg,60,,val,none\n");
+  const Manifest back = read_manifest(out);
+  ASSERT_EQ(back.rows.size(), 2u);
+  EXPECT_EQ(back.rows[1].age, 60);
+  EXPECT_EQ(back.rows[1].split, "val");
+  try {
+    write_manifest(m, out, {{"degradations", {"one value"}}});
+    ADD_FAILURE() << "a column with the wrong number of values was written";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInternal);
+  }
+}
+
 TEST(Manifest, LabelParsers) {
   std::string g;
   EXPECT_TRUE(parse_gender(" M ", g));

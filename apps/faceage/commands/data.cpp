@@ -1,7 +1,9 @@
-// `faceage data ingest|split`: thin shells over faceage::data::ingest_dataset / write_splits.
+// `faceage data ingest|split|degrade`: thin shells over faceage::data::ingest_dataset /
+// write_splits and faceage::augment::degrade_manifest.
 #include <iostream>
 
 #include "commands/commands.hpp"
+#include "faceage/augment/degrade.hpp"
 #include "faceage/core/strings.hpp"
 #include "faceage/data/adapters.hpp"
 #include "faceage/data/ingest.hpp"
@@ -71,13 +73,37 @@ void add_split(CLI::App& data, CliState& state) {
   });
 }
 
+void add_degrade(CLI::App& data, CliState& state) {
+  auto options = std::make_shared<augment::DegradeManifestOptions>();
+  auto* cmd = data.add_subcommand("degrade", "write a degraded copy of a manifest (old photos, blur, noise, JPEG, canvas)");
+  cmd->add_option("manifest", options->manifest, "manifest CSV to degrade")->required();
+  cmd->add_option("--out", options->out_dir, "folder for images/, manifest.csv and failures.csv")->required();
+  auto* seed = cmd->add_option("--seed", options->seed, "sampling seed (default: the global --seed, 42)");
+  cmd->add_option("--preset", options->degrade.preset,
+                  "augment preset whose photometric part is applied: " + join(augment::presets().names(), ", "))
+      ->capture_default_str();
+  cmd->add_option("--canvas-prob", options->degrade.canvas.prob, "share of images pasted into a larger canvas")
+      ->capture_default_str();
+  cmd->callback([options, seed, &state] {
+    if (seed->count() == 0) options->seed = state.context_options.seed;
+    options->progress = state.quiet ? 0 : -1;
+    const augment::DegradeReport r = augment::degrade_manifest(*options);
+    std::cout << "wrote " << r.written << " of " << r.rows << " rows to " << r.manifest_path << " in " << r.seconds
+              << " s\n";
+    for (const auto& [name, count] : r.counts) std::cout << "  " << name << ": " << count << "\n";
+    if (r.failed > 0) std::cout << r.failed << " unreadable, listed in " << r.failures_path << "\n";
+    state.exit_code = r.failed > 0 ? kExitPartialFailure : 0;
+  });
+}
+
 }  // namespace
 
 void add_data_command(CLI::App& app, CliState& state) {
-  auto* data = app.add_subcommand("data", "dataset ingestion and splits");
+  auto* data = app.add_subcommand("data", "dataset ingestion, splits and degraded copies");
   data->require_subcommand(1);
   add_ingest(*data, state);
   add_split(*data, state);
+  add_degrade(*data, state);
 }
 
 }  // namespace faceage::cli

@@ -29,6 +29,9 @@ struct AugmentParams {
   BlurParams blur;
   JpegParams jpeg;
   ErasingParams erasing;
+  ToneParams tone;
+  ResolutionParams resolution;
+  NoiseParams noise;
 };
 
 nlohmann::json to_json(const AugmentParams& params);  // for logging / debugging a sample
@@ -40,16 +43,23 @@ struct AugmentedSample {
   cv::Matx23d matrix;             // source pixel -> output pixel
 };
 
+// The photometric part of `params`, in place, in the order colour+grayscale, tone (sepia, cast,
+// fade), blur, resolution loss, noise+grain, JPEG, erasing. Sizes in the params are for a face
+// spanning the whole output of the Augmenter; for another image give the face's size in pixels
+// (resolution loss targets it) and pixel_scale (blur sigma and grain size are multiplied by it).
+void apply_photometric(cv::Mat& rgb, const AugmentParams& params, double face_size_px, double pixel_scale = 1.0);
+
 class Augmenter {
  public:
   // Validates the options; output_size must be in [8, 4096] (kInvalidArgument naming the key).
   Augmenter(AugmentOptions options, int output_size);
 
-  // Draws exactly one value from rng per transform (7 in all), whatever the options.
+  // Draws exactly one value from rng per transform (10 in all), whatever the options; transforms
+  // added later draw after the older ones, so old presets keep their old samples.
   AugmentParams sample(std::mt19937_64& rng) const;
 
   // rgb: CV_8UC3 RGB crop of any size (kInvalidArgument otherwise). Photometric ops run on the
-  // output image in the order colour+grayscale, blur, JPEG, erasing.
+  // output image (apply_photometric, the face spanning the whole output).
   AugmentedSample apply(const cv::Mat& rgb, const Landmarks& landmarks, const AugmentParams& params,
                         const std::optional<cv::Rect2f>& box = std::nullopt) const;
 

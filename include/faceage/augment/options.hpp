@@ -46,6 +46,31 @@ struct AugmentOptions {
   int jpeg_quality_min = 40;
   int jpeg_quality_max = 95;
 
+  // Old prints and scans (one colour map): sepia toning, a colour cast (each channel's gain
+  // uniform in [1 - cast, 1 + cast]), fading (blend towards light grey: low contrast, lifted blacks).
+  double sepia_prob = 0.0;
+  double sepia_min = 0.5;   // blend with the sepia matrix, uniform
+  double sepia_max = 1.0;
+  double cast_prob = 0.0;
+  double cast = 0.1;
+  double fade_prob = 0.0;
+  double fade_min = 0.1;
+  double fade_max = 0.4;
+  // Resolution loss: shrink so the face spans downscale_min..downscale_max pixels, enlarge back.
+  double downscale_prob = 0.0;
+  int downscale_min = 32;
+  int downscale_max = 64;
+  // Sensor noise (per channel) and film grain (shared by the channels, clumps of grain_size px);
+  // sigmas in 0..255 levels.
+  double noise_prob = 0.0;
+  double noise_sigma_min = 2.0;
+  double noise_sigma_max = 10.0;
+  double grain_prob = 0.0;
+  double grain_sigma_min = 4.0;
+  double grain_sigma_max = 14.0;
+  double grain_size_min = 1.0;
+  double grain_size_max = 2.5;
+
   // Random erasing (torchvision RandomErasing): area fraction uniform, aspect h/w log-uniform.
   double erasing_prob = 0.0;
   double erasing_area_min = 0.02;
@@ -69,7 +94,8 @@ const char* interpolation_name(Interpolation interpolation);
 const char* border_name(BorderMode border);
 const char* erasing_fill_name(ErasingFill fill);
 
-// Presets: none (resize only, what eval/inference does), light, medium, strong.
+// Presets: none (resize only, what eval/inference does), light, medium, strong, real_photo
+// (training for scans, prints and phone photos), degrade (the photometric part of `faceage data degrade`).
 using PresetRegistry = Registry<AugmentOptions()>;
 void register_presets(PresetRegistry& registry);
 const PresetRegistry& presets();  // built once, immutable

@@ -31,6 +31,31 @@ struct JpegParams {
   int quality = 95;  // 1..100, re-encoded with cv::imencode and decoded back
 };
 
+// The look of an old print or scan, one linear colour map: sepia toning, a colour cast, fading.
+struct ToneParams {
+  bool apply = false;
+  double sepia = 0.0;          // 0..1 blend with the classic sepia matrix
+  cv::Vec3d cast{1, 1, 1};     // per-channel gains (R, G, B) after the sepia
+  double fade = 0.0;           // 0..1 blend towards kFadeTarget: lifts blacks, lowers contrast
+};
+constexpr double kFadeTarget = 200.0;  // a light grey: a faded print's blacks turn grey, not white
+
+// Sensor noise (independent Gaussian per channel) and film grain (one Gaussian field shared by the
+// channels, generated at 1/grain_size resolution and scaled up, so grains are clumps, not pixels).
+struct NoiseParams {
+  bool apply = false;
+  double sensor_sigma = 0.0;  // in 0..255 levels; 0: none
+  double grain_sigma = 0.0;   // in 0..255 levels; 0: none
+  double grain_size = 1.0;    // grain diameter in pixels (>= 1)
+  std::uint64_t seed = 0;     // seeds cv::RNG, so apply stays deterministic
+};
+
+// Resolution loss: the image is shrunk so the face spans `face_pixels` pixels, then enlarged back.
+struct ResolutionParams {
+  bool apply = false;
+  int face_pixels = 64;
+};
+
 enum class ErasingFill { kNoise, kMean };
 
 struct ErasingParams {
@@ -52,5 +77,15 @@ void apply_color(const cv::Mat& rgb, cv::Mat& out, const ColorParams& color, con
 void apply_blur(cv::Mat& rgb, double sigma);
 void apply_jpeg(cv::Mat& rgb, int quality);
 void apply_erasing(cv::Mat& rgb, const ErasingParams& params);
+
+// The 3x4 matrix [A | o] of a ToneParams (sepia, then cast, then fade).
+cv::Matx34f tone_matrix(const ToneParams& tone);
+// In place. kInvalidArgument for sepia/fade outside [0, 1], negative gains, sigmas outside
+// [0, 255], grain_size outside [1, 64], face_pixels < 4 or face_size_px <= 0.
+void apply_tone(cv::Mat& rgb, const ToneParams& tone);
+void apply_noise(cv::Mat& rgb, const NoiseParams& noise);
+// `face_size_px` is how many pixels the face spans in `rgb` now; the image is scaled by
+// face_pixels / face_size_px (area averaging) and back to its size (bilinear). No-op when that is >= 1.
+void apply_downscale(cv::Mat& rgb, const ResolutionParams& resolution, double face_size_px);
 
 }  // namespace faceage::augment

@@ -31,10 +31,17 @@ struct Manifest {
 // missing required column (file, age).
 Manifest read_manifest(const std::string& path);
 
+// A column written after the manifest's own (readers ignore it): one value per row.
+struct ManifestColumn {
+  std::string name;
+  std::vector<std::string> values;
+};
+
 // Writes atomically; `file` is written relative to the output file's directory (computed from
 // each row's resolved path, or from base_dir/file when path is empty). Optional columns (race,
-// subject, split) are written only when some row has a value.
-void write_manifest(const Manifest& manifest, const std::string& path);
+// subject, split) are written only when some row has a value; `extra` columns follow them
+// (kInternal when one has not exactly one value per row).
+void write_manifest(const Manifest& manifest, const std::string& path, const std::vector<ManifestColumn>& extra = {});
 
 // Label normalisation shared by manifests and adapters. Return false on a value they do not know.
 bool parse_gender(const std::string& text, std::string& gender);  // "" -> "" (unknown)
