@@ -6,6 +6,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "faceage/core/check.hpp"
+
 namespace faceage::face {
 
 double quality_ramp(double value, double bad, double good) {
@@ -16,21 +18,59 @@ double quality_ramp(double value, double bad, double good) {
 namespace {
 
 // Hasler & Suesstrunk's colourfulness: sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2).
-double colourfulness_of(const cv::Mat& rgb) {
-  cv::Mat f;
-  rgb.convertTo(f, CV_32FC3);
-  std::vector<cv::Mat> c;
-  cv::split(f, c);
-  const cv::Mat rg = c[0] - c[1];
-  const cv::Mat yb = 0.5f * (c[0] + c[1]) - c[2];
+double colourfulness_of(const cv::Mat& red, const cv::Mat& green, const cv::Mat& blue) {
+  const cv::Mat rg = red - green;
+  const cv::Mat yb = 0.5f * (red + green) - blue;
   cv::Scalar mean_rg, sd_rg, mean_yb, sd_yb;
   cv::meanStdDev(rg, mean_rg, sd_rg);
   cv::meanStdDev(yb, mean_yb, sd_yb);
-  return std::sqrt(sd_rg[0] * sd_rg[0] + sd_yb[0] * sd_yb[0]) +
-         0.3 * std::sqrt(mean_rg[0] * mean_rg[0] + mean_yb[0] * mean_yb[0]);
+  return std::hypot(sd_rg[0], sd_yb[0]) + 0.3 * std::hypot(mean_rg[0], mean_yb[0]);
 }
 
+constexpr int kSharpnessSide = 128;  // one size, so large and small faces compare
+
 }  // namespace
+
+CropStatistics crop_statistics(const cv::Mat& crop, ChannelOrder order) {
+  FACEAGE_CHECK(!crop.empty(), ErrorCode::kInvalidArgument, "face statistics need a non-empty crop");
+  FACEAGE_CHECK(crop.depth() == CV_8U && (crop.channels() == 1 || crop.channels() == 3 || crop.channels() == 4),
+                ErrorCode::kInvalidArgument,
+                "face statistics need an 8-bit gray, 3- or 4-channel crop (got type " << crop.type() << ")");
+  CropStatistics stats;
+  cv::Mat gray;
+  if (crop.channels() == 1) {
+    gray = crop;
+  } else {
+    std::vector<cv::Mat> channels;
+    cv::split(crop, channels);
+    const int red = order == ChannelOrder::kRgb ? 0 : 2, blue = 2 - red;
+    cv::Mat r, g, b;
+    channels[red].convertTo(r, CV_32F);
+    channels[1].convertTo(g, CV_32F);
+    channels[blue].convertTo(b, CV_32F);
+    stats.colourfulness = colourfulness_of(r, g, b);
+    cv::Mat luma = 0.299f * r + 0.587f * g + 0.114f * b;
+    luma.convertTo(gray, CV_8U);
+  }
+  cv::Scalar mean, sd;
+  cv::meanStdDev(gray, mean, sd);
+  stats.brightness = mean[0];
+  stats.contrast = sd[0];
+  cv::Mat small, laplacian;
+  cv::resize(gray, small, cv::Size(kSharpnessSide, kSharpnessSide), 0, 0,
+             gray.cols >= kSharpnessSide ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Laplacian(small, laplacian, CV_64F);
+  cv::meanStdDev(laplacian, mean, sd);
+  stats.sharpness = sd[0] * sd[0];
+  return stats;
+}
+
+std::optional<double> yaw_proxy(const std::array<cv::Point2f, 5>& landmarks) {
+  const cv::Point2f first_eye = landmarks[0], second_eye = landmarks[1], nose = landmarks[2];
+  const double eye_distance = std::hypot(second_eye.x - first_eye.x, second_eye.y - first_eye.y);
+  if (!(eye_distance > 1e-6)) return std::nullopt;
+  return (nose.x - 0.5 * (first_eye.x + second_eye.x)) / eye_distance;
+}
 
 FaceQuality assess_face_quality(const cv::Mat& aligned_rgb, double box_short_side,
                                 const std::optional<std::array<cv::Point2f, 5>>& landmarks,
@@ -38,37 +78,21 @@ FaceQuality assess_face_quality(const cv::Mat& aligned_rgb, double box_short_sid
   FaceQuality q;
   q.face_size_px = box_short_side;
   q.detector_score = detector_score;
-  if (!aligned_rgb.empty() && aligned_rgb.type() == CV_8UC3) {
-    // Sharpness at one fixed scale, so crops of every crop_size compare (112 px: the model's input).
-    cv::Mat small, gray, laplacian;
-    cv::resize(aligned_rgb, small, cv::Size(112, 112), 0, 0, cv::INTER_AREA);
-    cv::cvtColor(small, gray, cv::COLOR_RGB2GRAY);
-    cv::Laplacian(gray, laplacian, CV_64F);
-    cv::Scalar mean, sd;
-    cv::meanStdDev(laplacian, mean, sd);
-    q.sharpness = sd[0] * sd[0];
-    cv::meanStdDev(gray, mean, sd);
-    q.brightness = mean[0];
-    q.contrast = sd[0];
-    q.colourfulness = colourfulness_of(small);
+  if (!aligned_rgb.empty()) {
+    const auto stats = crop_statistics(aligned_rgb, ChannelOrder::kRgb);
+    q.brightness = stats.brightness;
+    q.contrast = stats.contrast;
+    q.sharpness = stats.sharpness;
+    q.colourfulness = stats.colourfulness;
   }
   q.grayscale = q.colourfulness < options.colourless;
-  if (landmarks) {
-    const auto& p = *landmarks;  // left eye, right eye, nose, mouth left, mouth right
-    const cv::Point2f eye_mid = (p[0] + p[1]) * 0.5f;
-    const double eye_distance = cv::norm(p[1] - p[0]);
-    if (eye_distance > 1e-3) {
-      // The nose's offset from the eyes' midpoint along the eye line: a yaw proxy.
-      const cv::Point2f axis = (p[1] - p[0]) * (1.0f / static_cast<float>(eye_distance));
-      q.yaw = std::abs((p[2] - eye_mid).dot(axis)) / eye_distance;
-    }
-  }
+  if (landmarks) q.yaw = yaw_proxy(*landmarks);
   q.size_score = quality_ramp(q.face_size_px, options.size_bad_px, options.size_good_px);
   q.sharpness_score = quality_ramp(q.sharpness, options.sharpness_bad, options.sharpness_good);
   q.exposure_score = std::min(quality_ramp(q.brightness, options.dark_bad, options.dark_good),
                               quality_ramp(q.brightness, options.bright_bad, options.bright_good));
   q.contrast_score = quality_ramp(q.contrast, options.contrast_bad, options.contrast_good);
-  q.pose_score = q.yaw ? quality_ramp(*q.yaw, options.yaw_bad, options.yaw_good) : 1.0;
+  q.pose_score = q.yaw ? quality_ramp(std::abs(*q.yaw), options.yaw_bad, options.yaw_good) : 1.0;
   q.detector_part = detector_score ? quality_ramp(*detector_score, options.detector_bad, options.detector_good) : 1.0;
   q.colour_score = q.grayscale ? options.grayscale_factor : 1.0;
   q.score = q.size_score * q.sharpness_score * q.exposure_score * q.contrast_score * q.pose_score * q.detector_part *

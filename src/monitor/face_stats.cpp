@@ -5,71 +5,26 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faceage/core/error.hpp"
+#include "faceage/face/quality.hpp"
 
 namespace faceage::monitor {
-namespace {
-
-// Sharpness is measured at one size so that large and small faces compare.
-constexpr int kSharpnessSide = 128;
-
-double colourfulness_of(const cv::Mat& bgr) {
-  cv::Mat f;
-  bgr.convertTo(f, CV_32F);
-  std::vector<cv::Mat> ch;
-  cv::split(f, ch);  // B, G, R
-  const cv::Mat rg = ch[2] - ch[1];
-  const cv::Mat yb = 0.5 * (ch[2] + ch[1]) - ch[0];
-  cv::Scalar rg_mean, rg_std, yb_mean, yb_std;
-  cv::meanStdDev(rg, rg_mean, rg_std);
-  cv::meanStdDev(yb, yb_mean, yb_std);
-  return std::hypot(rg_std[0], yb_std[0]) + 0.3 * std::hypot(rg_mean[0], yb_mean[0]);
-}
-
-}  // namespace
 
 FaceInputStats measure_face(const cv::Mat& crop, const FaceGeometry& geometry) {
-  if (crop.empty()) throw Error(ErrorCode::kInvalidArgument, "face statistics need a non-empty crop");
-  if (crop.depth() != CV_8U || (crop.channels() != 1 && crop.channels() != 3 && crop.channels() != 4))
-    throw Error(ErrorCode::kInvalidArgument,
-                "face statistics need an 8-bit gray, BGR or BGRA crop (got type " + std::to_string(crop.type()) + ")");
+  // The same measurements as the quality score's (face/quality.hpp), on OpenCV's BGR order.
+  const auto measured = face::crop_statistics(crop, face::ChannelOrder::kBgr);
   FaceInputStats stats;
   stats.image_width = geometry.image_width;
   stats.image_height = geometry.image_height;
   stats.face_width = geometry.face_width;
   stats.face_height = geometry.face_height;
   stats.detector_score = geometry.detector_score;
-  if (geometry.landmarks) stats.pose = pose_proxy(*geometry.landmarks);
-
-  cv::Mat bgr, gray;
-  if (crop.channels() == 1) {
-    gray = crop;
-  } else {
-    bgr = crop;
-    if (crop.channels() == 4) cv::cvtColor(crop, bgr, cv::COLOR_BGRA2BGR);
-    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-  }
-  cv::Scalar mean, std_dev;
-  cv::meanStdDev(gray, mean, std_dev);
-  stats.brightness = mean[0];
-  stats.contrast = std_dev[0];
-
-  cv::Mat small, laplacian;
-  cv::resize(gray, small, cv::Size(kSharpnessSide, kSharpnessSide), 0, 0,
-             gray.cols >= kSharpnessSide ? cv::INTER_AREA : cv::INTER_LINEAR);
-  cv::Laplacian(small, laplacian, CV_64F);
-  cv::meanStdDev(laplacian, mean, std_dev);
-  stats.sharpness = std_dev[0] * std_dev[0];
-
-  stats.colourfulness = bgr.empty() ? 0.0 : colourfulness_of(bgr);
-  stats.grayscale = stats.colourfulness < kGrayscaleColourfulness;
+  if (geometry.landmarks) stats.pose = face::yaw_proxy(*geometry.landmarks);
+  stats.brightness = measured.brightness;
+  stats.contrast = measured.contrast;
+  stats.sharpness = measured.sharpness;
+  stats.colourfulness = measured.colourfulness;
+  stats.grayscale = crop.channels() == 1 || stats.colourfulness < kGrayscaleColourfulness;
   return stats;
-}
-
-std::optional<double> pose_proxy(const std::array<cv::Point2f, 5>& landmarks) {
-  const cv::Point2f right_eye = landmarks[0], left_eye = landmarks[1], nose = landmarks[2];
-  const double eye_distance = std::hypot(left_eye.x - right_eye.x, left_eye.y - right_eye.y);
-  if (!(eye_distance > 1e-6)) return std::nullopt;
-  return (nose.x - 0.5 * (right_eye.x + left_eye.x)) / eye_distance;
 }
 
 const std::vector<Feature>& monitored_features() {

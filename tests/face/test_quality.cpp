@@ -93,5 +93,15 @@ TEST(FaceQuality, EmptyCropDoesNotCrash) {
   EXPECT_EQ(q.score, 0.0);
 }
 
+TEST(YawProxy, NoseOffsetInEyeDistances) {
+  std::array<cv::Point2f, 5> points = {cv::Point2f(30, 40), cv::Point2f(70, 40), cv::Point2f(50, 60),
+                                       cv::Point2f(35, 80), cv::Point2f(65, 80)};
+  EXPECT_NEAR(yaw_proxy(points).value(), 0.0, 1e-9);
+  points[2].x = 60;  // nose 10 px right of the midpoint, eyes 40 px apart
+  EXPECT_NEAR(yaw_proxy(points).value(), 0.25, 1e-9);
+  points[1] = points[0];
+  EXPECT_FALSE(yaw_proxy(points).has_value());
+}
+
 }  // namespace
 }  // namespace faceage::face

@@ -71,16 +71,6 @@ TEST(MeasureFace, RejectsWhatIsNotAnImage) {
   EXPECT_EQ(error_of([] { measure_face(cv::Mat(10, 10, CV_32FC3, cv::Scalar(0.5))); }), ErrorCode::kInvalidArgument);
 }
 
-TEST(PoseProxy, NoseOffsetInEyeDistances) {
-  std::array<cv::Point2f, 5> points = {cv::Point2f(30, 40), cv::Point2f(70, 40), cv::Point2f(50, 60),
-                                       cv::Point2f(35, 80), cv::Point2f(65, 80)};
-  EXPECT_NEAR(pose_proxy(points).value(), 0.0, 1e-9);
-  points[2].x = 60;  // nose 10 px right of the midpoint, eyes 40 px apart
-  EXPECT_NEAR(pose_proxy(points).value(), 0.25, 1e-9);
-  points[1] = points[0];
-  EXPECT_FALSE(pose_proxy(points).has_value());
-}
-
 TEST(MonitoredFeatures, NamesAreUniqueAndMissingValuesAreSkipped) {
   std::set<std::string> names;
   for (const auto& f : monitored_features()) EXPECT_TRUE(names.insert(f.name).second) << f.name;

@@ -12,17 +12,34 @@
 
 namespace faceage::face {
 
-// Where each part's score ramps from 0 (at `bad`) to 1 (at `good`). Defaults: see docs/face.md
-// (set from UTKFace validation crops and their degraded copies).
+// The image statistics of a face crop. Monitoring logs exactly these (monitor::measure_face calls
+// this), so the drift features and the quality score never measure differently.
+struct CropStatistics {
+  double brightness = 0;     // mean luma, 0..255
+  double contrast = 0;       // standard deviation of luma (RMS contrast)
+  double sharpness = 0;      // variance of the Laplacian of luma resized to 128x128
+  double colourfulness = 0;  // Hasler & Suesstrunk (2003) M; 0 for a one-channel crop
+};
+enum class ChannelOrder { kRgb, kBgr };
+// 8-bit crops with 1, 3 or 4 channels (kInvalidArgument otherwise, or when empty).
+CropStatistics crop_statistics(const cv::Mat& crop, ChannelOrder order = ChannelOrder::kRgb);
+// Horizontal offset of the nose from the eyes' midpoint in inter-ocular distances (landmarks in
+// the face module's order: eyes, nose, mouth corners): ~0 frontal, |0.5| about a half profile.
+// nullopt when the eyes coincide.
+std::optional<double> yaw_proxy(const std::array<cv::Point2f, 5>& landmarks);
+
+// Where each part's score ramps from 0 (at `bad`) to 1 (at `good`). Provisional defaults, chosen
+// by looking at UTKFace crops and their blurred/darkened/shrunk copies; to be fitted on degraded
+// validation error (docs/face.md).
 struct FaceQualityOptions {
   double size_bad_px = 24, size_good_px = 80;        // shorter side of the face box, image pixels
-  double sharpness_bad = 15, sharpness_good = 80;    // variance of the Laplacian on the 112-px gray crop
+  double sharpness_bad = 15, sharpness_good = 80;    // CropStatistics::sharpness
   double dark_bad = 25, dark_good = 70;              // mean gray level (0..255), too dark ...
   double bright_good = 200, bright_bad = 245;        // ... and too bright
   double contrast_bad = 12, contrast_good = 35;      // standard deviation of gray levels
   double yaw_good = 0.25, yaw_bad = 0.6;             // |nose offset| / eye distance (0 = frontal)
   double detector_bad = 0.5, detector_good = 0.9;    // detector confidence
-  double colourless = 4;                             // colourfulness below this counts as grayscale
+  double colourless = 2;                             // colourfulness below this counts as grayscale
   double grayscale_factor = 0.85;                    // a grayscale face is harder to judge (old scans)
 };
 
@@ -32,9 +49,9 @@ struct FaceQuality {
   double sharpness = 0;
   double brightness = 0;
   double contrast = 0;
-  double colourfulness = 0;       // Hasler & Suesstrunk (2003) M; ~0 for grayscale
+  double colourfulness = 0;
   std::optional<double> detector_score;
-  std::optional<double> yaw;      // needs 5 landmarks
+  std::optional<double> yaw;      // yaw_proxy; needs 5 landmarks
   bool grayscale = false;
   // Part scores 0..1 and their product.
   double size_score = 1, sharpness_score = 1, exposure_score = 1, contrast_score = 1;

@@ -20,7 +20,7 @@ struct FaceInputStats {
   double colourfulness = 0;  // Hasler & Suesstrunk's M (0 for gray, ~15 dull, >50 vivid)
   bool grayscale = false;    // a one-channel crop, or colourfulness below kGrayscaleColourfulness
   std::optional<double> detector_score;  // as the detector reports it (scales differ by detector)
-  std::optional<double> pose;            // yaw proxy from landmarks (see pose_proxy)
+  std::optional<double> pose;            // yaw proxy from landmarks (face::yaw_proxy)
 };
 
 struct FaceOutputs {
@@ -34,7 +34,8 @@ struct LoggedFace {
   FaceOutputs output;
 };
 
-// Below this colourfulness a crop counts as grayscale (a JPEG of a gray photo stays under ~1).
+// Below this colourfulness a crop counts as grayscale (a JPEG of a gray photo stays under ~1); the
+// quality score's default (face::FaceQualityOptions::colourless) is the same.
 inline constexpr double kGrayscaleColourfulness = 2.0;
 
 // Where the crop came from; filled by the caller, which knows the image and the detection.
@@ -50,10 +51,6 @@ struct FaceGeometry {
 // kInvalidArgument for an empty crop or another pixel type.
 FaceInputStats measure_face(const cv::Mat& crop, const FaceGeometry& geometry = {});
 
-// Horizontal offset of the nose tip from the eyes' midpoint in inter-ocular distances: ~0 for a
-// frontal face, growing in magnitude as the head turns (sign: towards larger x). nullopt when the
-// eyes coincide.
-std::optional<double> pose_proxy(const std::array<cv::Point2f, 5>& landmarks);
 
 // The scalar features the drift report watches, each read from a logged face (nullopt: not known
 // for this face, e.g. no landmarks). Names are stable: profiles and reports key on them.
