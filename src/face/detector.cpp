@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "faceage/core/check.hpp"
+#include "faceage/core/shipped_path.hpp"
 #include "face/detectors.hpp"
 
 namespace faceage::face {
@@ -39,6 +40,10 @@ void validate(const DetectorOptions& options) {
                 "detector_options.nms_threshold must be in (0, 1], got " << options.nms_threshold);
   FACEAGE_CHECK(options.top_k > 0, ErrorCode::kInvalidArgument,
                 "detector_options.top_k must be positive, got " << options.top_k);
+  FACEAGE_CHECK(options.input_min_scale > 0.f && options.input_min_scale <= 4.f, ErrorCode::kInvalidArgument,
+                "detector_options.input_min_scale must be in (0, 4], got " << options.input_min_scale);
+  FACEAGE_CHECK(options.refine_face_size >= 0, ErrorCode::kInvalidArgument,
+                "detector_options.refine_face_size must be >= 0, got " << options.refine_face_size);
   FACEAGE_CHECK(options.min_face_size >= 0, ErrorCode::kInvalidArgument,
                 "detector_options.min_face_size must be >= 0, got " << options.min_face_size);
   FACEAGE_CHECK(options.upsample >= 0 && options.upsample <= 3, ErrorCode::kInvalidArgument,
@@ -49,8 +54,8 @@ void validate(const DetectorOptions& options) {
 
 std::string resolve_yunet_model(const DetectorOptions& options) {
   if (!options.model_path.empty()) return options.model_path;
-  const char* env = std::getenv(kYunetModelEnv);
-  return env ? std::string(env) : std::string();
+  if (const char* env = std::getenv(kYunetModelEnv); env && *env) return env;
+  return find_shipped_path(kShippedYunetDir);
 }
 
 std::string resolve_dlib_landmarks(const DetectorOptions& options) {

@@ -259,7 +259,7 @@ CropSet CropSet::build(const data::Manifest& manifest, const CropCacheOptions& o
     (todo[i] ? report.computed : report.cached)++;
     if (entry.source == "detector") ++report.detector;
     if (entry.source == "padded_retry") ++report.padded_retry;
-    if (entry.source == "whole_image") ++report.whole_image;
+    if (entry.source == "crop_fallback") ++report.crop_fallback;
     CropSample sample;
     sample.row = i;
     sample.age = static_cast<float>(row.age);
@@ -290,8 +290,8 @@ CropSet CropSet::build(const data::Manifest& manifest, const CropCacheOptions& o
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   if (context.logger) {
-    context.logger->info("crops: {} rows, {} cached, {} computed, {} failed ({} padded retry, {} whole image) in {:.1f}s",
-                         rows, report.cached, report.computed, report.failed, report.padded_retry, report.whole_image,
+    context.logger->info("crops: {} rows, {} cached, {} computed, {} failed ({} padded retry, {} crop fallback) in {:.1f}s",
+                         rows, report.cached, report.computed, report.failed, report.padded_retry, report.crop_fallback,
                          report.seconds);
   }
   if (report_out) *report_out = std::move(report);

@@ -90,7 +90,7 @@ class RecordWriter {
       std::snprintf(line, sizeof(line), "%s  face %d  age %.1f (%.0f-%.0f)  %s %.0f%%  box %.0f,%.0f %.0fx%.0f%s\n",
                     prediction.source.c_str(), face.face, face.age, face.age_low, face.age_high, face.gender.c_str(),
                     100 * face.gender_prob, face.box.x, face.box.y, face.box.width, face.box.height,
-                    face.face_source == "whole_image" ? "  (whole image used as the face)" : "");
+                    face.face_source == "crop_fallback" ? "  (no face found: the whole crop used as the face)" : "");
       out() << line;
     }
   }
