@@ -5,9 +5,9 @@
 //   ms      per image on one core (median thread CPU time) at 200x200 (a UTKFace crop) and 1024x768 (a pasted face)
 //
 //   face_resolution --utkface ../shared/data/utkface --models models/face [--n 200]
-//                   [--configs "yunet_160x120.onnx,yunet_320x240.onnx,auto,auto+refine96,dlib-hog"]
+//                   [--configs "yunet_160x120.onnx,yunet_320x240.onnx,auto,auto+refine0,dlib-hog"]
 // "auto" is the shipped folder with the default options (input chosen per image);
-// "auto+refineN" adds refine_face_size N; "auto@S" sets input_min_scale S; a file name forces
+// "auto+refineN" sets refine_face_size N (0: no second pass); "auto@S" sets input_min_scale S; a file name forces
 // that one input size.
 #include <algorithm>
 #include <ctime>

@@ -1,9 +1,11 @@
 #include "faceage/face/detector.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 #include "faceage/core/check.hpp"
+#include "faceage/core/fs.hpp"
 #include "faceage/core/shipped_path.hpp"
 #include "face/detectors.hpp"
 
@@ -56,6 +58,27 @@ std::string resolve_yunet_model(const DetectorOptions& options) {
   if (!options.model_path.empty()) return options.model_path;
   if (const char* env = std::getenv(kYunetModelEnv); env && *env) return env;
   return find_shipped_path(kShippedYunetDir);
+}
+
+std::string detector_model_id(const std::string& detector, const DetectorOptions& options) {
+  if (detector == "dlib-hog") return resolve_dlib_landmarks(options);
+  if (detector != "yunet") return {};
+  const std::string path = resolve_yunet_model(options);
+  std::error_code ec;
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(path, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      if (entry.path().extension() == ".onnx") files.push_back(entry.path().string());
+    }
+  } else if (std::filesystem::is_regular_file(path, ec)) {
+    files.push_back(path);
+  }
+  std::sort(files.begin(), files.end());
+  std::string id;
+  for (const std::string& file : files) {
+    id += std::filesystem::path(file).filename().string() + ":" + sha256_file(file) + " ";
+  }
+  return id;
 }
 
 std::string resolve_dlib_landmarks(const DetectorOptions& options) {

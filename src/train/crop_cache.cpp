@@ -90,6 +90,8 @@ std::string crop_settings_hash(const face::FacePipelineOptions& options) {
   auto settings = face::to_json(options);
   settings["selection"] = "largest";
   settings["cache_format"] = kCacheFormatVersion;
+  // The same options with other detector files (a new shipped YuNet) give other crops.
+  settings["detector_model"] = face::detector_model_id(options.detector, options.detector_options);
   std::string text = settings.dump();
   return sha256_hex(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()).substr(0, 16);
 }

@@ -64,7 +64,7 @@ data:
   cache_dir: ""          # aligned-crop cache; default ~/.cache/faceage/crops
   workers: 2             # loader threads
 face:
-  detector: dlib-hog
+  detector: yunet        # yunet (shipped, models/face), dlib-hog or none (inputs are face crops)
   crop_size: 200
 model:
   arch: mobilenet_v2

@@ -108,9 +108,26 @@ TEST(YunetDetector, ShippedModelLoadsFromTheRepositoryPath) {
   EXPECT_GT(faces[0].score, 0.9f);
 }
 
+// Crop caches key on this: other detector files must give another id.
+TEST(DetectorModelId, NamesEachYunetFileByItsHash) {
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_dir();
+  const std::string folder_id = detector_model_id("yunet", options);
+  EXPECT_NE(folder_id.find("yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2"),
+            std::string::npos) << folder_id;
+  EXPECT_NE(folder_id.find("yunet_640x480.onnx:"), std::string::npos) << folder_id;
+  options.model_path = testing::shipped_yunet_160x120();
+  EXPECT_EQ(detector_model_id("yunet", options),
+            "yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2 ");
+  EXPECT_EQ(detector_model_id("none", options), "");
+  options.landmarks_model = "/some/landmarks.dat";
+  EXPECT_EQ(detector_model_id("dlib-hog", options), "/some/landmarks.dat");
+}
+
 TEST(YunetDetector, GoldenAstronaut) {
   DetectorOptions options;
   options.model_path = testing::shipped_yunet_160x120();
+  options.refine_face_size = 0;  // the one 160x120 pass these values were recorded with
   auto detector = builtin_detectors().create("yunet", options);
   EXPECT_EQ(detector->name(), "yunet");
   const auto faces = detector->detect(fixture_rgb("astronaut.png"));

@@ -34,7 +34,7 @@ std::string f2(double v, const char* format = "%.2f") {
 // relative path, so scoring matches rows exactly.
 void predict_manifest(const std::vector<std::string>& models, const std::string& manifest_csv,
                       const std::string& split, std::optional<bool> flip_average, models::InferencePrecision precision,
-                      const std::string& out_csv, const CliState& state) {
+                      const std::string& detector, const std::string& out_csv, const CliState& state) {
   const data::Manifest manifest = data::read_manifest(manifest_csv);
   std::vector<std::string> paths;
   std::map<std::string, std::string> file_of_path;
@@ -52,6 +52,7 @@ void predict_manifest(const std::vector<std::string>& models, const std::string&
   options.all_faces = false;
   options.flip_average = flip_average;
   options.precision = precision;
+  options.detector = detector;
   infer::Predictor predictor(options, context);
   std::string text = data::csv_line(infer::prediction_csv_header());
   ProgressBar progress({.label = "eval", .total = static_cast<std::int64_t>(paths.size()),
@@ -119,6 +120,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
     bool no_basename = false;
     FlipFlags flip;
     std::string precision = "float32";
+    std::string detector;
     int worst = 24;
   };
   auto flags = std::make_shared<Flags>();
@@ -140,6 +142,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
   // float32 by default: eval measures the model as trained, the same on every machine.
   cmd->add_option("--precision", flags->precision, "with --model: backbone precision (auto, float32, bfloat16)")
       ->capture_default_str();
+  cmd->add_option("--detector", flags->detector, "with --model: face detector yunet, dlib-hog or none (default: the bundle's)");
   cmd->callback([flags, &state] {
     bool temp_predictions = false;
     if (!flags->models.empty()) {
@@ -155,7 +158,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
               : flags->report + "/model_predictions.csv";
       if (!flags->report.empty()) std::filesystem::create_directories(flags->report);
       predict_manifest(flags->models, flags->data, flags->split, flags->flip.choice(),
-                       models::parse_precision(flags->precision), flags->predictions, state);
+                       models::parse_precision(flags->precision), flags->detector, flags->predictions, state);
     }
     if (flags->predictions.empty()) {
       throw Error(ErrorCode::kInvalidArgument, "faceage eval needs --predictions PRED.csv or --model BUNDLE",

@@ -42,7 +42,7 @@ struct DetectorOptions {
   int top_k = 50;                 // yunet: faces kept before NMS
   float input_min_scale = 0.5f;   // yunet: the smallest input that shrinks the image by no more than
                                   // this factor (a 24 px face stays >= 12 px); else the largest
-  int refine_face_size = 0;       // yunet: faces smaller than this in the detector input (photo
+  int refine_face_size = 96;      // yunet: faces smaller than this in the detector input (photo
                                   // shrunk) are detected again on a crop around them at about this
                                   // size, for finer landmarks; 0: off
   int min_face_size = 20;         // faces with a box side below this (image pixels) are dropped
@@ -80,6 +80,10 @@ const DetectorRegistry& builtin_detectors();
 // The YuNet model path the options resolve to (option, then env var, then the shipped folder);
 // "" when none of them exists.
 std::string resolve_yunet_model(const DetectorOptions& options);
+// What identifies the model files a detector would load (for cache keys): "yunet" -> the
+// SHA-256 of each .onnx file it resolves to, "dlib-hog" -> the landmark model path; "" for the
+// rest, or when the files cannot be found (constructing the detector reports that).
+std::string detector_model_id(const std::string& detector, const DetectorOptions& options);
 // The dlib landmark model path the options resolve to; "" when none exists or "none" was asked.
 std::string resolve_dlib_landmarks(const DetectorOptions& options);
 

@@ -72,7 +72,8 @@ class CropSet {
   std::unique_ptr<Mapping> mapping_;
 };
 
-// Hex hash of the settings that change a crop (pipeline JSON + cache format version).
+// Hex hash of the settings that change a crop (pipeline JSON, the detector's model files, cache
+// format version).
 std::string crop_settings_hash(const face::FacePipelineOptions& options);
 
 }  // namespace faceage::train
