@@ -25,8 +25,9 @@ cv::Mat load(const std::string& name) {
   return rgb;
 }
 
+// The shipped YuNet files (models/face/): the input is chosen per image.
 std::string yunet_path() {
-  const std::string path = std::string(FACEAGE_SOURCE_DIR) + "/../shared/weights/yunet.onnx";
+  const std::string path = std::string(FACEAGE_SOURCE_DIR) + "/models/face";
   return std::filesystem::exists(path) ? path : std::string();
 }
 
@@ -40,7 +41,7 @@ DetectorOptions options_for(const std::string& name, bool landmarks) {
 void run_detector(benchmark::State& state, const std::string& name, const std::string& image, bool landmarks) {
   cv::setNumThreads(1);
   if (name == "yunet" && yunet_path().empty()) {
-    state.SkipWithError("shared/weights/yunet.onnx not available");
+    state.SkipWithError("models/face (the shipped YuNet) not found");
     return;
   }
   const cv::Mat rgb = load(image);
@@ -82,7 +83,7 @@ BENCHMARK(BM_AlignWarp)->Unit(benchmark::kMicrosecond);
 
 void construct(benchmark::State& state, const std::string& name, bool landmarks) {
   if (name == "yunet" && yunet_path().empty()) {
-    state.SkipWithError("shared/weights/yunet.onnx not available");
+    state.SkipWithError("models/face (the shipped YuNet) not found");
     return;
   }
   const DetectorOptions options = options_for(name, landmarks);

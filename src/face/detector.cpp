@@ -1,9 +1,12 @@
 #include "faceage/face/detector.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 #include "faceage/core/check.hpp"
+#include "faceage/core/fs.hpp"
+#include "faceage/core/shipped_path.hpp"
 #include "face/detectors.hpp"
 
 namespace faceage::face {
@@ -39,6 +42,10 @@ void validate(const DetectorOptions& options) {
                 "detector_options.nms_threshold must be in (0, 1], got " << options.nms_threshold);
   FACEAGE_CHECK(options.top_k > 0, ErrorCode::kInvalidArgument,
                 "detector_options.top_k must be positive, got " << options.top_k);
+  FACEAGE_CHECK(options.input_min_scale > 0.f && options.input_min_scale <= 4.f, ErrorCode::kInvalidArgument,
+                "detector_options.input_min_scale must be in (0, 4], got " << options.input_min_scale);
+  FACEAGE_CHECK(options.refine_face_size >= 0, ErrorCode::kInvalidArgument,
+                "detector_options.refine_face_size must be >= 0, got " << options.refine_face_size);
   FACEAGE_CHECK(options.min_face_size >= 0, ErrorCode::kInvalidArgument,
                 "detector_options.min_face_size must be >= 0, got " << options.min_face_size);
   FACEAGE_CHECK(options.upsample >= 0 && options.upsample <= 3, ErrorCode::kInvalidArgument,
@@ -49,8 +56,29 @@ void validate(const DetectorOptions& options) {
 
 std::string resolve_yunet_model(const DetectorOptions& options) {
   if (!options.model_path.empty()) return options.model_path;
-  const char* env = std::getenv(kYunetModelEnv);
-  return env ? std::string(env) : std::string();
+  if (const char* env = std::getenv(kYunetModelEnv); env && *env) return env;
+  return find_shipped_path(kShippedYunetDir);
+}
+
+std::string detector_model_id(const std::string& detector, const DetectorOptions& options) {
+  if (detector == "dlib-hog") return resolve_dlib_landmarks(options);
+  if (detector != "yunet") return {};
+  const std::string path = resolve_yunet_model(options);
+  std::error_code ec;
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(path, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      if (entry.path().extension() == ".onnx") files.push_back(entry.path().string());
+    }
+  } else if (std::filesystem::is_regular_file(path, ec)) {
+    files.push_back(path);
+  }
+  std::sort(files.begin(), files.end());
+  std::string id;
+  for (const std::string& file : files) {
+    id += std::filesystem::path(file).filename().string() + ":" + sha256_file(file) + " ";
+  }
+  return id;
 }
 
 std::string resolve_dlib_landmarks(const DetectorOptions& options) {

@@ -30,14 +30,22 @@ void validate(const FacePipelineOptions& options) {
   validate(options.detector_options);
   FACEAGE_CHECK(options.crop_size >= 8 && options.crop_size <= 4096, ErrorCode::kInvalidArgument,
                 "face.crop_size must be in [8, 4096], got " << options.crop_size);
+  FACEAGE_CHECK(options.min_image_side >= 1, ErrorCode::kInvalidArgument,
+                "face.min_image_side must be >= 1, got " << options.min_image_side);
   FACEAGE_CHECK(options.pad_retry_fraction >= 0.f && options.pad_retry_fraction <= 2.f, ErrorCode::kInvalidArgument,
                 "face.pad_retry_fraction must be in [0, 2], got " << options.pad_retry_fraction);
-  FACEAGE_CHECK(options.whole_image_min_aspect > 0.f && options.whole_image_min_aspect <= options.whole_image_max_aspect,
+  FACEAGE_CHECK(options.crop_min_aspect > 0.f && options.crop_min_aspect <= options.crop_max_aspect,
                 ErrorCode::kInvalidArgument,
-                "face.whole_image_min_aspect must be > 0 and <= face.whole_image_max_aspect, got "
-                    << options.whole_image_min_aspect << " and " << options.whole_image_max_aspect);
-  FACEAGE_CHECK(options.whole_image_max_side > 0, ErrorCode::kInvalidArgument,
-                "face.whole_image_max_side must be positive, got " << options.whole_image_max_side);
+                "face.crop_min_aspect must be > 0 and <= face.crop_max_aspect, got " << options.crop_min_aspect
+                                                                                      << " and " << options.crop_max_aspect);
+  FACEAGE_CHECK(options.crop_min_side > 0 && options.crop_min_side <= options.crop_max_side, ErrorCode::kInvalidArgument,
+                "face.crop_min_side must be > 0 and <= face.crop_max_side, got " << options.crop_min_side << " and "
+                                                                                 << options.crop_max_side);
+  FACEAGE_CHECK(options.crop_check_score >= 0.f && options.crop_check_score <= 1.f, ErrorCode::kInvalidArgument,
+                "face.crop_check_score must be in [0, 1], got " << options.crop_check_score);
+  FACEAGE_CHECK(options.crop_check_min_fraction >= 0.f && options.crop_check_min_fraction <= 2.f,
+                ErrorCode::kInvalidArgument,
+                "face.crop_check_min_fraction must be in [0, 2], got " << options.crop_check_min_fraction);
 }
 
 nlohmann::json to_json(const FacePipelineOptions& o) {
@@ -49,6 +57,8 @@ nlohmann::json to_json(const FacePipelineOptions& o) {
         {"score_threshold", d.score_threshold},
         {"nms_threshold", d.nms_threshold},
         {"top_k", d.top_k},
+        {"input_min_scale", d.input_min_scale},
+        {"refine_face_size", d.refine_face_size},
         {"min_face_size", d.min_face_size},
         {"landmarks_model", d.landmarks_model},
         {"hog_threshold", d.hog_threshold},
@@ -57,11 +67,16 @@ nlohmann::json to_json(const FacePipelineOptions& o) {
       {"crop_size", o.crop_size},
       {"alignment", to_json(o.alignment)},
       {"selection", face_selection_name(o.selection)},
+      {"min_image_side", o.min_image_side},
       {"pad_retry_fraction", o.pad_retry_fraction},
-      {"whole_image_fallback", o.whole_image_fallback},
-      {"whole_image_min_aspect", o.whole_image_min_aspect},
-      {"whole_image_max_aspect", o.whole_image_max_aspect},
-      {"whole_image_max_side", o.whole_image_max_side},
+      {"crop_fallback", o.crop_fallback},
+      {"crop_min_aspect", o.crop_min_aspect},
+      {"crop_max_aspect", o.crop_max_aspect},
+      {"crop_min_side", o.crop_min_side},
+      {"crop_max_side", o.crop_max_side},
+      {"crop_check_score", o.crop_check_score},
+      {"crop_check_hog_threshold", o.crop_check_hog_threshold},
+      {"crop_check_min_fraction", o.crop_check_min_fraction},
   };
 }
 
@@ -77,6 +92,16 @@ void read(const nlohmann::json& json, const char* key, T& out, const std::string
                                         json.at(key).dump());
   }
 }
+
+// A face found on the padded copy may overhang a tight crop a little (UTKFace: YuNet's box is
+// ~0.86 of the crop's height, dlib's 0.91), never by much.
+constexpr float kMaxPaddedBoxToImage = 1.25f;
+
+// Option names before the whole-image fallback became the checked crop fallback.
+const std::pair<const char*, const char*> kLegacyKeys[] = {{"whole_image_fallback", "crop_fallback"},
+                                                           {"whole_image_min_aspect", "crop_min_aspect"},
+                                                           {"whole_image_max_aspect", "crop_max_aspect"},
+                                                           {"whole_image_max_side", "crop_max_side"}};
 
 void reject_unknown_keys(const nlohmann::json& json, const nlohmann::json& known, const std::string& prefix) {
   if (!json.is_object()) return;
@@ -94,7 +119,9 @@ void reject_unknown_keys(const nlohmann::json& json, const nlohmann::json& known
 FacePipelineOptions face_pipeline_from_json(const nlohmann::json& json) {
   FACEAGE_CHECK(json.is_object(), ErrorCode::kConfig, "face options must be a JSON object, got " << json.dump());
   // A misspelt key would otherwise be ignored silently; the defaults' JSON lists every key.
-  const nlohmann::json known = to_json(FacePipelineOptions{});
+  nlohmann::json known = to_json(FacePipelineOptions{});
+  // Bundles written before the crop fallback's rename (the "whole_image" fallback) still load.
+  for (const auto& [legacy, key] : kLegacyKeys) known[legacy] = known.at(key);
   reject_unknown_keys(json, known, "face.");
   if (json.contains("detector_options")) {
     reject_unknown_keys(json.at("detector_options"), known.at("detector_options"), "face.detector_options.");
@@ -110,6 +137,8 @@ FacePipelineOptions face_pipeline_from_json(const nlohmann::json& json) {
     read(d, "score_threshold", t.score_threshold, p);
     read(d, "nms_threshold", t.nms_threshold, p);
     read(d, "top_k", t.top_k, p);
+    read(d, "input_min_scale", t.input_min_scale, p);
+    read(d, "refine_face_size", t.refine_face_size, p);
     read(d, "min_face_size", t.min_face_size, p);
     read(d, "landmarks_model", t.landmarks_model, p);
     read(d, "hog_threshold", t.hog_threshold, p);
@@ -127,11 +156,20 @@ FacePipelineOptions face_pipeline_from_json(const nlohmann::json& json) {
       throw Error(ErrorCode::kConfig, std::string("face option 'selection': ") + e.what());
     }
   }
+  read(json, "min_image_side", o.min_image_side, "");
   read(json, "pad_retry_fraction", o.pad_retry_fraction, "");
-  read(json, "whole_image_fallback", o.whole_image_fallback, "");
-  read(json, "whole_image_min_aspect", o.whole_image_min_aspect, "");
-  read(json, "whole_image_max_aspect", o.whole_image_max_aspect, "");
-  read(json, "whole_image_max_side", o.whole_image_max_side, "");
+  nlohmann::json current = json;
+  for (const auto& [legacy, key] : kLegacyKeys) {
+    if (current.contains(legacy) && !current.contains(key)) current[key] = current.at(legacy);
+  }
+  read(current, "crop_fallback", o.crop_fallback, "");
+  read(current, "crop_min_aspect", o.crop_min_aspect, "");
+  read(current, "crop_max_aspect", o.crop_max_aspect, "");
+  read(current, "crop_min_side", o.crop_min_side, "");
+  read(current, "crop_max_side", o.crop_max_side, "");
+  read(current, "crop_check_score", o.crop_check_score, "");
+  read(current, "crop_check_hog_threshold", o.crop_check_hog_threshold, "");
+  read(current, "crop_check_min_fraction", o.crop_check_min_fraction, "");
   return o;
 }
 
@@ -163,47 +201,89 @@ FacePipeline::~FacePipeline() = default;
 FacePipeline::FacePipeline(FacePipeline&&) noexcept = default;
 FacePipeline& FacePipeline::operator=(FacePipeline&&) noexcept = default;
 
+std::vector<FaceDetection> FacePipeline::detect_padded(FaceDetector& detector, const cv::Mat& rgb) const {
+  const int px = static_cast<int>(std::lround(options_.pad_retry_fraction * rgb.cols));
+  const int py = static_cast<int>(std::lround(options_.pad_retry_fraction * rgb.rows));
+  cv::Mat padded;
+  cv::copyMakeBorder(rgb, padded, py, py, px, px, cv::BORDER_REPLICATE);
+  const cv::Rect2f inside(0.f, 0.f, static_cast<float>(rgb.cols), static_cast<float>(rgb.rows));
+  const float longest = static_cast<float>(std::max(rgb.cols, rgb.rows));
+  std::vector<FaceDetection> faces;
+  for (FaceDetection face : detector.detect(padded)) {
+    face.box.x -= px;
+    face.box.y -= py;
+    for (auto& p : face.landmarks) p -= cv::Point2f(static_cast<float>(px), static_cast<float>(py));
+    // A "face" centred in the replicated border, or larger than the image itself, is an artefact
+    // of the padding (YuNet scores a blank image padded this way 0.46-0.56 with a box ~1.8x its
+    // size; docs/face.md).
+    const cv::Point2f centre(face.box.x + face.box.width / 2, face.box.y + face.box.height / 2);
+    if (inside.contains(centre) && std::max(face.box.width, face.box.height) <= kMaxPaddedBoxToImage * longest) {
+      faces.push_back(face);
+    }
+  }
+  return faces;
+}
+
+bool FacePipeline::looks_like_crop(const cv::Mat& rgb) const {
+  const float aspect = static_cast<float>(rgb.cols) / static_cast<float>(rgb.rows);
+  const int longest = std::max(rgb.cols, rgb.rows);
+  return aspect >= options_.crop_min_aspect && aspect <= options_.crop_max_aspect &&
+         longest >= options_.crop_min_side && longest <= options_.crop_max_side;
+}
+
+bool FacePipeline::passes_face_check(const cv::Mat& rgb, float* score) {
+  if (!check_detector_) {
+    DetectorOptions lenient = options_.detector_options;
+    lenient.score_threshold = options_.crop_check_score;
+    lenient.hog_threshold = options_.crop_check_hog_threshold;
+    lenient.landmarks_model = "none";  // only "is there a face", not where its eyes are
+    check_detector_ = builtin_detectors().create(options_.detector, lenient);
+  }
+  const float min_side = options_.crop_check_min_fraction * static_cast<float>(std::min(rgb.cols, rgb.rows));
+  bool passed = false;
+  for (const FaceDetection& face : detect_padded(*check_detector_, rgb)) {
+    if (std::min(face.box.width, face.box.height) >= min_side && (!passed || face.score > *score)) {
+      passed = true;
+      *score = face.score;
+    }
+  }
+  return passed;
+}
+
 std::vector<FaceRecord> FacePipeline::process(const cv::Mat& rgb, const std::string& label) {
   check_rgb(rgb, "face pipeline");
+  auto no_face = [&](const std::string& why) {
+    std::ostringstream msg;
+    msg << "no face found in " << (label.empty() ? std::string("the image") : label) << " (" << rgb.cols << "x"
+        << rgb.rows << ", detector " << options_.detector << why << ")";
+    return Error(ErrorCode::kNoFace, msg.str(),
+                 "use a photo with a clearly visible, roughly frontal face at least " +
+                     std::to_string(std::max(options_.detector_options.min_face_size, 24)) +
+                     " px wide, or a tight face crop");
+  };
+  if (std::min(rgb.cols, rgb.rows) < options_.min_image_side) {
+    throw no_face("; smaller than " + std::to_string(options_.min_image_side) + " px");
+  }
   std::vector<FaceDetection> faces = detector_->detect(rgb);
   std::string source = "detector";
 
   if (faces.empty() && options_.pad_retry_fraction > 0.f) {
     // Detectors miss faces that fill the frame (tight crops): give them room and map back.
-    const int px = static_cast<int>(std::lround(options_.pad_retry_fraction * rgb.cols));
-    const int py = static_cast<int>(std::lround(options_.pad_retry_fraction * rgb.rows));
-    cv::Mat padded;
-    cv::copyMakeBorder(rgb, padded, py, py, px, px, cv::BORDER_REPLICATE);
-    const cv::Rect2f inside(0.f, 0.f, static_cast<float>(rgb.cols), static_cast<float>(rgb.rows));
-    for (FaceDetection face : detector_->detect(padded)) {
-      face.box.x -= px;
-      face.box.y -= py;
-      for (auto& p : face.landmarks) p -= cv::Point2f(static_cast<float>(px), static_cast<float>(py));
-      // A "face" centred in the replicated border is an artefact of the padding.
-      const cv::Point2f centre(face.box.x + face.box.width / 2, face.box.y + face.box.height / 2);
-      if (inside.contains(centre)) faces.push_back(face);
-    }
+    faces = detect_padded(*detector_, rgb);
     source = "padded_retry";
   }
 
   std::string box_convention = options_.detector == "none" ? "whole_image" : options_.detector;
   if (faces.empty()) {
-    const float aspect = static_cast<float>(rgb.cols) / static_cast<float>(rgb.rows);
-    const bool looks_like_crop = aspect >= options_.whole_image_min_aspect && aspect <= options_.whole_image_max_aspect &&
-                                 std::max(rgb.cols, rgb.rows) <= options_.whole_image_max_side;
-    if (!(options_.whole_image_fallback && looks_like_crop)) {
-      std::ostringstream msg;
-      msg << "no face found in " << (label.empty() ? std::string("the image") : label) << " (" << rgb.cols << "x"
-          << rgb.rows << ", detector " << options_.detector << ")";
-      throw Error(ErrorCode::kNoFace, msg.str(),
-                  "use a photo with a clearly visible, roughly frontal face at least " +
-                      std::to_string(std::max(options_.detector_options.min_face_size, 40)) +
-                      " px wide, or a tight face crop");
-    }
+    // Tight crops the detectors miss keep an answer; anything else (blank, noise, a photo of no
+    // face) must not get a made-up age.
+    float score = 0.f;
+    if (!(options_.crop_fallback && looks_like_crop(rgb) && passes_face_check(rgb, &score))) throw no_face("");
     FaceDetection whole;
     whole.box = cv::Rect2f(0.f, 0.f, static_cast<float>(rgb.cols), static_cast<float>(rgb.rows));
+    whole.score = score;
     faces.push_back(whole);
-    source = "whole_image";
+    source = "crop_fallback";
     box_convention = "whole_image";
   }
 

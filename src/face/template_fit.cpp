@@ -149,7 +149,7 @@ std::vector<AlignmentCheck> check_alignment(std::size_t count, const std::functi
       AlignOptions ao;
       ao.crop_size = rgb.cols;
       ao.alignment = alignment;
-      ao.box_convention = f.source == "whole_image" ? "whole_image" : name;
+      ao.box_convention = f.source == "crop_fallback" ? "whole_image" : name;
       auto measure = [&](AlignmentCheck& c, bool use_landmarks) {
         FaceDetection det;
         det.box = f.box;
@@ -158,7 +158,7 @@ std::vector<AlignmentCheck> check_alignment(std::size_t count, const std::functi
         cv::Matx23d m;
         const cv::Mat out = align_face(rgb, det, ao, &m);
         ++c.aligned;
-        if (f.source == "whole_image") ++c.whole_image;
+        if (f.source == "crop_fallback") ++c.crop_fallback;
         cv::Mat diff;
         cv::absdiff(out, rgb, diff);
         const cv::Scalar mean = cv::mean(diff);
@@ -214,7 +214,7 @@ nlohmann::json to_json(const TemplateFitReport& report) {
 nlohmann::json to_json(const AlignmentCheck& c) {
   return {{"detector", c.detector},       {"mode", c.mode},
           {"images", c.images},           {"aligned", c.aligned},
-          {"whole_image", c.whole_image}, {"mean_abs_diff", c.mean_abs_diff},
+          {"crop_fallback", c.crop_fallback}, {"mean_abs_diff", c.mean_abs_diff},
           {"corner_error_px", c.corner_error_px}, {"scale", c.scale},
           {"rotation_deg", c.rotation_deg}};
 }

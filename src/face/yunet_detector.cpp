@@ -1,8 +1,12 @@
-// "yunet": OpenCV's FaceDetectorYN. The shared model has a FIXED 1x3x120x160 input, so every
-// image is letterboxed into 160x120 (aspect kept, padded right/bottom) and results are mapped
-// back. Consequence: on large images small faces shrink below what YuNet finds (~10 px in the
-// 160x120 frame): a face must be roughly >= 1/12 of the image's longest side (docs/face.md).
+// "yunet": OpenCV's FaceDetectorYN. OpenCV 4.6 needs a FIXED input shape, so faceage ships one
+// YuNet per input size (models/face/yunet_<W>x<H>.onnx, made by scripts/make-yunet-variants.py).
+// Each image is letterboxed (aspect kept, padded right/bottom) into the smallest input that keeps
+// small faces findable (input_min_scale), and results are mapped back. Faces that came out small
+// in that input while the photo holds more detail can be detected again on a crop around them
+// (refine_face_size) for finer landmarks. Measurements behind the defaults: docs/face.md.
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect/face.hpp>
@@ -14,8 +18,69 @@ namespace faceage::face {
 
 namespace {
 
-constexpr int kInputWidth = 160;
-constexpr int kInputHeight = 120;
+namespace fs = std::filesystem;
+
+// The legacy single file (shared/weights/yunet.onnx) has no size in its name.
+constexpr int kLegacyWidth = 160;
+constexpr int kLegacyHeight = 120;
+
+struct YunetInput {
+  std::string path;
+  int width = 0, height = 0;
+  cv::Ptr<cv::FaceDetectorYN> net;
+  cv::Mat canvas;
+};
+
+// The fixed input size a file name announces ("yunet_320x240.onnx"); false when it has none.
+bool size_from_name(const fs::path& path, int& width, int& height) {
+  static const std::regex pattern(R"(_(\d{2,4})x(\d{2,4})\.onnx$)");
+  std::smatch m;
+  const std::string name = path.filename().string();
+  if (!std::regex_search(name, m, pattern)) return false;
+  width = std::stoi(m[1]);
+  height = std::stoi(m[2]);
+  return true;
+}
+
+std::vector<YunetInput> list_inputs(const std::string& path) {
+  std::vector<YunetInput> inputs;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      YunetInput in;
+      if (entry.is_regular_file() && entry.path().filename().string().rfind("yunet_", 0) == 0 &&
+          size_from_name(entry.path(), in.width, in.height)) {
+        in.path = entry.path().string();
+        inputs.push_back(in);
+      }
+    }
+    FACEAGE_CHECK(!inputs.empty(), ErrorCode::kNotFound,
+                  "yunet model folder '" << path << "' holds no yunet_<W>x<H>.onnx file");
+  } else {
+    FACEAGE_CHECK(fs::is_regular_file(path, ec), ErrorCode::kNotFound,
+                  "yunet model file '" << path << "' does not exist");
+    YunetInput in;
+    in.path = path;
+    if (!size_from_name(path, in.width, in.height)) {
+      in.width = kLegacyWidth;
+      in.height = kLegacyHeight;
+    }
+    inputs.push_back(in);
+  }
+  std::sort(inputs.begin(), inputs.end(),
+            [](const YunetInput& a, const YunetInput& b) { return a.width * a.height < b.width * b.height; });
+  return inputs;
+}
+
+double letterbox_scale(const YunetInput& in, int cols, int rows) {
+  return std::min(static_cast<double>(in.width) / cols, static_cast<double>(in.height) / rows);
+}
+
+float overlap(const cv::Rect2f& a, const cv::Rect2f& b) {
+  const float inter = (a & b).area();
+  const float uni = a.area() + b.area() - inter;
+  return uni > 0.f ? inter / uni : 0.f;
+}
 
 class YunetDetector final : public FaceDetector {
  public:
@@ -23,39 +88,67 @@ class YunetDetector final : public FaceDetector {
     validate(options);
     const std::string path = resolve_yunet_model(options);
     if (path.empty()) {
-      throw Error(ErrorCode::kNotFound, "the yunet detector needs a model file and none is configured",
-                  std::string("set detector_options.model_path (--yunet-model) or the environment variable ") +
-                      kYunetModelEnv + " to a YuNet .onnx file with a 1x3x120x160 input, or use detector 'dlib-hog'");
+      throw Error(ErrorCode::kNotFound, "the yunet detector needs a model and none was found",
+                  std::string("faceage looks for ") + kShippedYunetDir +
+                      "/ beside the program; set detector_options.model_path (--yunet-model) or the environment "
+                      "variable " + kYunetModelEnv + " to a YuNet .onnx file or folder, or use detector 'dlib-hog'");
     }
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-      throw Error(ErrorCode::kNotFound, "yunet model file '" + path + "' does not exist",
-                  std::string("check detector_options.model_path / ") + kYunetModelEnv);
+    inputs_ = list_inputs(path);
+    for (YunetInput& in : inputs_) {
+      try {
+        in.net = cv::FaceDetectorYN::create(in.path, "", cv::Size(in.width, in.height), options.score_threshold,
+                                            options.nms_threshold, options.top_k);
+      } catch (const cv::Exception& e) {
+        throw Error(ErrorCode::kModel, "cannot load yunet model '" + in.path + "': " + e.what(),
+                    "the file must be a YuNet ONNX model with a fixed 1x3x" + std::to_string(in.height) + "x" +
+                        std::to_string(in.width) + " input (scripts/make-yunet-variants.py writes one)");
+      }
+      FACEAGE_CHECK(in.net, ErrorCode::kModel, "cannot load yunet model '" << in.path << "'");
+      in.canvas.create(in.height, in.width, CV_8UC3);
     }
-    try {
-      net_ = cv::FaceDetectorYN::create(path, "", cv::Size(kInputWidth, kInputHeight), options.score_threshold,
-                                        options.nms_threshold, options.top_k);
-    } catch (const cv::Exception& e) {
-      throw Error(ErrorCode::kModel, "cannot load yunet model '" + path + "': " + e.what(),
-                  "the file must be a YuNet ONNX model with a fixed 1x3x120x160 input");
-    }
-    FACEAGE_CHECK(net_, ErrorCode::kModel, "cannot load yunet model '" << path << "'");
-    canvas_.create(kInputHeight, kInputWidth, CV_8UC3);
   }
 
   std::vector<FaceDetection> detect(const cv::Mat& rgb) override {
     check_rgb(rgb, "yunet detector");
-    const double scale = std::min(static_cast<double>(kInputWidth) / rgb.cols,
-                                  static_cast<double>(kInputHeight) / rgb.rows);
-    const int w = std::max(1, std::min(kInputWidth, static_cast<int>(std::lround(rgb.cols * scale))));
-    const int h = std::max(1, std::min(kInputHeight, static_cast<int>(std::lround(rgb.rows * scale))));
-    canvas_.setTo(cv::Scalar::all(0));
-    cv::Mat roi = canvas_(cv::Rect(0, 0, w, h));
+    YunetInput& in = input_for(rgb.cols, rgb.rows);
+    const double scale = letterbox_scale(in, rgb.cols, rgb.rows);
+    std::vector<FaceDetection> faces = run(in, rgb);
+    if (options_.refine_face_size > 0 && scale < 1.0) {
+      for (FaceDetection& face : faces) {
+        if (std::max(face.box.width, face.box.height) * scale < options_.refine_face_size) refine(rgb, face);
+      }
+    }
+    faces.erase(std::remove_if(faces.begin(), faces.end(),
+                               [&](const FaceDetection& f) {
+                                 return std::min(f.box.width, f.box.height) < static_cast<float>(options_.min_face_size);
+                               }),
+                faces.end());
+    return faces;
+  }
+
+  std::string name() const override { return "yunet"; }
+
+ private:
+  // The smallest input that shrinks the image by no more than input_min_scale, else the largest.
+  YunetInput& input_for(int cols, int rows) {
+    for (YunetInput& in : inputs_) {
+      if (letterbox_scale(in, cols, rows) >= options_.input_min_scale) return in;
+    }
+    return inputs_.back();
+  }
+
+  // Faces in `rgb` (image pixels) from one pass of `in`.
+  std::vector<FaceDetection> run(YunetInput& in, const cv::Mat& rgb) {
+    const double scale = letterbox_scale(in, rgb.cols, rgb.rows);
+    const int w = std::max(1, std::min(in.width, static_cast<int>(std::lround(rgb.cols * scale))));
+    const int h = std::max(1, std::min(in.height, static_cast<int>(std::lround(rgb.rows * scale))));
+    in.canvas.setTo(cv::Scalar::all(0));
+    cv::Mat roi = in.canvas(cv::Rect(0, 0, w, h));
     // Resize first, then swap channels on the small image (FaceDetectorYN wants BGR).
     cv::resize(rgb, small_, cv::Size(w, h), 0, 0, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
     cv::cvtColor(small_, roi, cv::COLOR_RGB2BGR);
     try {
-      net_->detect(canvas_, raw_);
+      in.net->detect(in.canvas, raw_);
     } catch (const cv::Exception& e) {
       throw Error(ErrorCode::kModel, std::string("yunet inference failed: ") + e.what());
     }
@@ -70,18 +163,45 @@ class YunetDetector final : public FaceDetector {
       for (int k = 0; k < 5; ++k) face.landmarks[k] = cv::Point2f(r[4 + 2 * k] * sx, r[5 + 2 * k] * sy);
       face.has_landmarks = true;
       face.score = r[14];
-      if (std::min(face.box.width, face.box.height) < static_cast<float>(options_.min_face_size)) continue;
       faces.push_back(face);
     }
     return faces;
   }
 
-  std::string name() const override { return "yunet"; }
+  // Detects `face` again on a square crop of twice its size, scaled so the face is about
+  // refine_face_size in the input; keeps the new box and landmarks when the boxes agree.
+  void refine(const cv::Mat& rgb, FaceDetection& face) {
+    const float side = 2.f * std::max(face.box.width, face.box.height);
+    const cv::Point2f centre(face.box.x + face.box.width / 2, face.box.y + face.box.height / 2);
+    const cv::Rect region = cv::Rect(cv::Point(static_cast<int>(std::floor(centre.x - side / 2)),
+                                               static_cast<int>(std::floor(centre.y - side / 2))),
+                                     cv::Size(static_cast<int>(std::ceil(side)), static_cast<int>(std::ceil(side)))) &
+                            cv::Rect(0, 0, rgb.cols, rgb.rows);
+    if (region.width < 8 || region.height < 8) return;
+    // The input whose letterbox brings the face closest to refine_face_size.
+    YunetInput* best = nullptr;
+    double best_gap = 0;
+    const float face_side = std::max(face.box.width, face.box.height);
+    for (YunetInput& in : inputs_) {
+      const double gap = std::abs(std::log(face_side * letterbox_scale(in, region.width, region.height) /
+                                           options_.refine_face_size));
+      if (!best || gap < best_gap) best = &in, best_gap = gap;
+    }
+    const cv::Point2f offset(static_cast<float>(region.x), static_cast<float>(region.y));
+    const FaceDetection* match = nullptr;
+    std::vector<FaceDetection> again = run(*best, rgb(region));
+    for (FaceDetection& f : again) {
+      f.box.x += offset.x;
+      f.box.y += offset.y;
+      for (auto& p : f.landmarks) p += offset;
+      if (overlap(f.box, face.box) >= 0.5f && (!match || f.score > match->score)) match = &f;
+    }
+    if (match) face = *match;
+  }
 
- private:
   DetectorOptions options_;
-  cv::Ptr<cv::FaceDetectorYN> net_;
-  cv::Mat canvas_, small_, raw_;
+  std::vector<YunetInput> inputs_;  // by input area, smallest first
+  cv::Mat small_, raw_;
 };
 
 }  // namespace

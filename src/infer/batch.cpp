@@ -50,7 +50,7 @@ void RecordWriter::write(const ImagePrediction& prediction) {
         out() << line;
       }
       std::snprintf(line, sizeof(line), "box %.0f,%.0f %.0fx%.0f%s\n", face.box.x, face.box.y, face.box.width,
-                    face.box.height, face.face_source == "whole_image" ? "  (whole image used as the face)" : "");
+                    face.box.height, face.face_source == "crop_fallback" ? "  (no face found: the whole crop used as the face)" : "");
       out() << line;
     }
   } else {

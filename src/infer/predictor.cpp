@@ -16,6 +16,7 @@
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
+#include "faceage/core/shipped_path.hpp"
 #include "faceage/face/face_pipeline.hpp"
 #include "faceage/models/batchnorm.hpp"
 #include "faceage/models/bundle.hpp"
@@ -33,12 +34,7 @@ std::string default_model_path() {
                   "FACEAGE_MODEL points at '" << env << "', which does not exist");
     return env;
   }
-  const fs::path exe_dir = executable_dir();
-  for (const fs::path& candidate : {exe_dir / "models/default.fab", exe_dir / "../models/default.fab",
-                                   exe_dir / "../share/faceage/models/default.fab"}) {
-    std::error_code ec;
-    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
-  }
+  if (std::string shipped = find_shipped_path("models/default.fab"); !shipped.empty()) return shipped;
   throw Error(ErrorCode::kNotFound, "no default model found next to the faceage program",
               "pass --model BUNDLE, or set FACEAGE_MODEL=/path/to/model.fab");
 }

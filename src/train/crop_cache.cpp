@@ -90,6 +90,8 @@ std::string crop_settings_hash(const face::FacePipelineOptions& options) {
   auto settings = face::to_json(options);
   settings["selection"] = "largest";
   settings["cache_format"] = kCacheFormatVersion;
+  // The same options with other detector files (a new shipped YuNet) give other crops.
+  settings["detector_model"] = face::detector_model_id(options.detector, options.detector_options);
   std::string text = settings.dump();
   return sha256_hex(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()).substr(0, 16);
 }
@@ -259,7 +261,7 @@ CropSet CropSet::build(const data::Manifest& manifest, const CropCacheOptions& o
     (todo[i] ? report.computed : report.cached)++;
     if (entry.source == "detector") ++report.detector;
     if (entry.source == "padded_retry") ++report.padded_retry;
-    if (entry.source == "whole_image") ++report.whole_image;
+    if (entry.source == "crop_fallback") ++report.crop_fallback;
     CropSample sample;
     sample.row = i;
     sample.age = static_cast<float>(row.age);
@@ -290,8 +292,8 @@ CropSet CropSet::build(const data::Manifest& manifest, const CropCacheOptions& o
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   if (context.logger) {
-    context.logger->info("crops: {} rows, {} cached, {} computed, {} failed ({} padded retry, {} whole image) in {:.1f}s",
-                         rows, report.cached, report.computed, report.failed, report.padded_retry, report.whole_image,
+    context.logger->info("crops: {} rows, {} cached, {} computed, {} failed ({} padded retry, {} crop fallback) in {:.1f}s",
+                         rows, report.cached, report.computed, report.failed, report.padded_retry, report.crop_fallback,
                          report.seconds);
   }
   if (report_out) *report_out = std::move(report);

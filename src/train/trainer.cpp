@@ -65,7 +65,7 @@ data:
   workers: 2             # loader threads
   licence: ""            # the training data's terms, recorded in every bundle (metadata.licence)
 face:
-  detector: dlib-hog
+  detector: yunet        # yunet (shipped, models/face), dlib-hog or none (inputs are face crops)
   crop_size: 200
 model:
   arch: mobilenet_v2

@@ -1,6 +1,6 @@
 #pragma once
 // Shared helpers for the face tests: fixture loading (cv::imread until data::read_image is used
-// everywhere) and the optional shared YuNet model.
+// everywhere) and the shipped YuNet models.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -23,11 +23,9 @@ inline cv::Mat load_rgb(const std::string& path) {
 
 inline cv::Mat fixture_rgb(const std::string& name) { return load_rgb(faceage::testing::fixture(name)); }
 
-// /work/shared/weights/yunet.onnx, or "" when the shared folder is absent.
-inline std::string shared_yunet() {
-  const std::string path = std::string(FACEAGE_SOURCE_DIR) + "/../shared/weights/yunet.onnx";
-  return std::filesystem::exists(path) ? path : std::string();
-}
+// The YuNet files shipped in the repository (models/face/), and the 160x120 one alone.
+inline std::string shipped_yunet_dir() { return std::string(FACEAGE_SOURCE_DIR) + "/models/face"; }
+inline std::string shipped_yunet_160x120() { return shipped_yunet_dir() + "/yunet_160x120.onnx"; }
 
 inline bool have_dlib_landmarks() { return std::filesystem::exists("/usr/share/dlib/shape_predictor_68_face_landmarks.dat"); }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "face/face_test_util.hpp"
 
@@ -78,23 +79,55 @@ TEST(YunetDetector, MissingModelIsNotFoundWithAHint) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound);
     EXPECT_NE(std::string(e.what()).find("/nonexistent/yunet.onnx"), std::string::npos);
   }
-  if (std::getenv(kYunetModelEnv) == nullptr) {
-    try {
-      builtin_detectors().create("yunet", DetectorOptions{});
-      FAIL();
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kNotFound);
-      EXPECT_NE(e.hint().find("FACEAGE_YUNET_MODEL"), std::string::npos);
-      EXPECT_NE(e.hint().find("model_path"), std::string::npos);
-    }
+  const faceage::testing::TempDir empty_folder;
+  options.model_path = empty_folder.path().string();
+  try {
+    builtin_detectors().create("yunet", options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("yunet_<W>x<H>.onnx"), std::string::npos) << e.what();
   }
 }
 
-TEST(YunetDetector, GoldenAstronaut) {
-  const std::string model = testing::shared_yunet();
-  if (model.empty()) GTEST_SKIP() << "shared/weights/yunet.onnx is not available";
+// No option, no environment variable: the files shipped in models/face/, found beside the test
+// program (build/models links to the repository's models/).
+TEST(YunetDetector, ShippedModelLoadsFromTheRepositoryPath) {
+  const char* saved = std::getenv(kYunetModelEnv);
+  const std::string restore = saved ? saved : "";
+  unsetenv(kYunetModelEnv);
+  const std::string resolved = resolve_yunet_model(DetectorOptions{});
+  if (!restore.empty()) setenv(kYunetModelEnv, restore.c_str(), 1);
+  ASSERT_FALSE(resolved.empty());
+  EXPECT_TRUE(std::filesystem::equivalent(resolved, testing::shipped_yunet_dir())) << resolved;
   DetectorOptions options;
-  options.model_path = model;
+  options.model_path = resolved;
+  auto detector = builtin_detectors().create("yunet", options);
+  const auto faces = detector->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  EXPECT_GT(faces[0].score, 0.9f);
+}
+
+// Crop caches key on this: other detector files must give another id.
+TEST(DetectorModelId, NamesEachYunetFileByItsHash) {
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_dir();
+  const std::string folder_id = detector_model_id("yunet", options);
+  EXPECT_NE(folder_id.find("yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2"),
+            std::string::npos) << folder_id;
+  EXPECT_NE(folder_id.find("yunet_640x480.onnx:"), std::string::npos) << folder_id;
+  options.model_path = testing::shipped_yunet_160x120();
+  EXPECT_EQ(detector_model_id("yunet", options),
+            "yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2 ");
+  EXPECT_EQ(detector_model_id("none", options), "");
+  options.landmarks_model = "/some/landmarks.dat";
+  EXPECT_EQ(detector_model_id("dlib-hog", options), "/some/landmarks.dat");
+}
+
+TEST(YunetDetector, GoldenAstronaut) {
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_160x120();
+  options.refine_face_size = 0;  // the one 160x120 pass these values were recorded with
   auto detector = builtin_detectors().create("yunet", options);
   EXPECT_EQ(detector->name(), "yunet");
   const auto faces = detector->detect(fixture_rgb("astronaut.png"));
@@ -112,10 +145,8 @@ TEST(YunetDetector, GoldenAstronaut) {
 }
 
 TEST(YunetDetector, FindsNoFaceInARocket) {
-  const std::string model = testing::shared_yunet();
-  if (model.empty()) GTEST_SKIP() << "shared/weights/yunet.onnx is not available";
   DetectorOptions options;
-  options.model_path = model;
+  options.model_path = testing::shipped_yunet_160x120();
   auto detector = builtin_detectors().create("yunet", options);
   EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
 }

@@ -23,6 +23,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
     bool no_basename = false;
     FlipFlags flip;
     std::string precision = "float32";
+    std::string detector;
     int worst = 24;
   };
   auto flags = std::make_shared<Flags>();
@@ -45,6 +46,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
   // float32 by default: eval measures the model as trained, the same on every machine.
   cmd->add_option("--precision", flags->precision, "with --model: backbone precision (auto, float32, bfloat16)")
       ->capture_default_str();
+  cmd->add_option("--detector", flags->detector, "with --model: face detector yunet, dlib-hog or none (default: the bundle's)");
   cmd->callback([flags, &state] {
     if (!flags->models.empty() && !flags->predictions.empty()) {
       throw Error(ErrorCode::kInvalidArgument, "give either --model or --predictions, not both",
@@ -67,6 +69,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
       predictor.model_paths = flags->models;
       predictor.flip_average = flags->flip.choice();
       predictor.precision = models::parse_precision(flags->precision);
+      predictor.detector = flags->detector;
       models_run = infer::predict_manifest(predictor, context,
                                            {flags->data, flags->split, flags->predictions, state.quiet ? 0 : -1});
     }

@@ -29,7 +29,7 @@ nlohmann::json points_json(const std::array<cv::Point2f, 5>& points) {
 
 struct DetectArgs {
   std::vector<std::string> images;
-  std::string detector = "dlib-hog";
+  std::string detector = "yunet";
   std::string yunet_model;
   std::string selection = "all";
   std::string save_dir;
@@ -53,7 +53,8 @@ void add_face_command(CLI::App& app, CliState& state) {
   auto* detect = face->add_subcommand("detect", "detect and align faces; prints one JSON line per image");
   detect->add_option("images", detect_args->images, "image files")->required();
   detect->add_option("--detector", detect_args->detector, "yunet, dlib-hog or none");
-  detect->add_option("--yunet-model", detect_args->yunet_model, "YuNet .onnx (or env FACEAGE_YUNET_MODEL)");
+  detect->add_option("--yunet-model", detect_args->yunet_model,
+                     "YuNet .onnx file or folder (default: FACEAGE_YUNET_MODEL, else the shipped models/face)");
   detect->add_option("--selection", detect_args->selection, "all, largest or most_confident");
   detect->add_option("--save-crops", detect_args->save_dir, "write aligned crops to this directory");
   detect->callback([detect_args, &state] {

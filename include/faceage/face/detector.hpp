@@ -33,10 +33,18 @@ struct FaceDetection {
 };
 
 struct DetectorOptions {
-  std::string model_path;         // yunet .onnx; empty: env FACEAGE_YUNET_MODEL
+  // yunet: a fixed-input .onnx file (input size from a "_<W>x<H>" name, else 160x120) or a folder
+  // of yunet_<W>x<H>.onnx files (the input is chosen per image); empty: env FACEAGE_YUNET_MODEL,
+  // else the files shipped with faceage (kShippedYunetDir beside the program).
+  std::string model_path;
   float score_threshold = 0.6f;   // yunet: minimum score in [0,1]
   float nms_threshold = 0.3f;     // yunet
   int top_k = 50;                 // yunet: faces kept before NMS
+  float input_min_scale = 0.5f;   // yunet: the smallest input that shrinks the image by no more than
+                                  // this factor (a 24 px face stays >= 12 px); else the largest
+  int refine_face_size = 96;      // yunet: faces smaller than this in the detector input (photo
+                                  // shrunk) are detected again on a crop around them at about this
+                                  // size, for finer landmarks; 0: off
   int min_face_size = 20;         // faces with a box side below this (image pixels) are dropped
   std::string landmarks_model;    // dlib 68-point .dat; empty: kDefaultDlibLandmarks if it exists;
                                   // "none": no landmarks (faster to construct)
@@ -49,6 +57,8 @@ struct DetectorOptions {
 
 inline constexpr const char* kDefaultDlibLandmarks = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 inline constexpr const char* kYunetModelEnv = "FACEAGE_YUNET_MODEL";
+// The fixed-input YuNet files shipped with faceage (models/face/ in the repository).
+inline constexpr const char* kShippedYunetDir = "models/face";
 
 // Checks option values (kInvalidArgument naming the key, e.g. "detector_options.nms_threshold").
 void validate(const DetectorOptions& options);
@@ -67,8 +77,13 @@ void register_builtin_detectors(DetectorRegistry& registry);
 // Built once on first use, read-only afterwards.
 const DetectorRegistry& builtin_detectors();
 
-// The YuNet model path the options resolve to (option, then env var); "" when neither is set.
+// The YuNet model path the options resolve to (option, then env var, then the shipped folder);
+// "" when none of them exists.
 std::string resolve_yunet_model(const DetectorOptions& options);
+// What identifies the model files a detector would load (for cache keys): "yunet" -> the
+// SHA-256 of each .onnx file it resolves to, "dlib-hog" -> the landmark model path; "" for the
+// rest, or when the files cannot be found (constructing the detector reports that).
+std::string detector_model_id(const std::string& detector, const DetectorOptions& options);
 // The dlib landmark model path the options resolve to; "" when none exists or "none" was asked.
 std::string resolve_dlib_landmarks(const DetectorOptions& options);
 

@@ -56,7 +56,7 @@ struct AlignmentCheck {
   std::string mode;  // "landmarks" or "box" (landmarks dropped: the box fallback)
   int images = 0;
   int aligned = 0;
-  int whole_image = 0;            // faces that took the whole-image fallback
+  int crop_fallback = 0;          // faces that took the crop fallback (whole image)
   double mean_abs_diff = 0;       // aligned crop vs original crop, 0..255 per channel
   double corner_error_px = 0;     // mean distance of the crop corners from where they should be
   double scale = 0;               // mean scale of the image -> crop transform (ideal 1)

@@ -25,7 +25,7 @@ struct PredictorOptions {
   // probabilities averaged). Empty: the default model (default_model_path()).
   std::vector<std::string> model_paths;
   std::string detector;     // empty: the detector recorded in the (first) bundle
-  std::string yunet_model;  // path for the yunet detector (else FACEAGE_YUNET_MODEL)
+  std::string yunet_model;  // yunet model file or folder (else FACEAGE_YUNET_MODEL, else the shipped one)
   bool all_faces = true;    // false: only the largest face per image
   // Test-time horizontal-flip averaging. Unset: what the first model file records (an ensemble
   // file's test_time_flip), else on.
@@ -48,7 +48,7 @@ struct FacePrediction {
   std::array<cv::Point2f, 5> landmarks{};
   bool has_landmarks = false;
   float detector_score = 0.f;
-  std::string face_source;  // "detector" | "padded_retry" | "whole_image"
+  std::string face_source;  // "detector" | "padded_retry" | "crop_fallback"
   double age = 0, age_low = 0, age_high = 0, age_std = 0;
   // The bundle's gender label names ("male" | "female"); empty, and both probabilities unset, when
   // no model has a gender head (model.gender_head=false).

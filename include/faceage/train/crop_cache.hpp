@@ -32,14 +32,14 @@ struct CropSample {
   float age = 0;
   int gender = -1;      // 0 male, 1 female, -1 unknown
   int race = -1;
-  std::string source;   // face source: detector | padded_retry | whole_image
+  std::string source;   // face source: detector | padded_retry | crop_fallback
   std::array<cv::Point2f, 5> landmarks{};  // in crop pixels
   bool has_landmarks = false;
 };
 
 struct CropSetReport {
   std::size_t rows = 0, cached = 0, computed = 0, failed = 0;
-  std::size_t detector = 0, padded_retry = 0, whole_image = 0;
+  std::size_t detector = 0, padded_retry = 0, crop_fallback = 0;
   std::vector<std::pair<std::string, std::string>> failures;  // file, reason
   double seconds = 0;
   std::string cache_path;
@@ -72,7 +72,8 @@ class CropSet {
   std::unique_ptr<Mapping> mapping_;
 };
 
-// Hex hash of the settings that change a crop (pipeline JSON + cache format version).
+// Hex hash of the settings that change a crop (pipeline JSON, the detector's model files, cache
+// format version).
 std::string crop_settings_hash(const face::FacePipelineOptions& options);
 
 }  // namespace faceage::train
