@@ -2,7 +2,9 @@
 # Data-parallel training (docs/scaling.md, "Distributed training"):
 #  1. `--nproc 2` with batch B reaches the weights of one process with batch 2B (the 2B batch of
 #     each step is the union of the two ranks' shards; BatchNorm frozen, since each rank normalises
-#     with its own half batch, and no dropout, whose masks depend on the batch's make-up);
+#     with its own half batch, and no dropout, whose masks depend on the batch's make-up). The
+#     losses agree to 1e-5; a weight may differ by a fraction of one Adam step (lr 0.002), as
+#     summation-order noise in a near-zero gradient moves AdamW's early +-lr steps;
 #  2. a rank killed with SIGKILL makes the job fail cleanly (no hang), and --resume continues it to
 #     the weights of the uninterrupted 2-process run.
 set -euo pipefail
@@ -28,7 +30,7 @@ run() { timeout 300 "$bin" --threads 1 -q train --config "$work/tiny.yaml" "$@" 
 
 run --run-dir "$work/one"
 run --run-dir "$work/two" --nproc 2 --set train.batch_size=8
-/usr/bin/python3 "$src/tests/support/compare_bundles.py" "$work/one/last.fab" "$work/two/last.fab" --atol 2e-5 --rtol 1e-3
+/usr/bin/python3 "$src/tests/support/compare_bundles.py" "$work/one/last.fab" "$work/two/last.fab" --atol 5e-4 --rtol 0
 /usr/bin/python3 - "$work/one/metrics.jsonl" "$work/two/metrics.jsonl" <<'PY'
 import json, sys
 a = [json.loads(l) for l in open(sys.argv[1])]
@@ -37,7 +39,7 @@ assert len(a) == len(b) == 2, (len(a), len(b))
 assert "world_size" not in a[0] and b[0]["world_size"] == 2, b[0]
 for x, y in zip(a, b):
     for key in ("train_loss", "val_loss", "val_mae", "step"):
-        if abs(x[key] - y[key]) > 1e-3 * max(1.0, abs(x[key])):
+        if abs(x[key] - y[key]) > 1e-5 * max(1.0, abs(x[key])):
             sys.exit(f"epoch {x['epoch']}: {key} differs between 1x16 and 2x8: {x[key]} vs {y[key]}")
 print("2 processes x batch 8 = 1 process x batch 16:", [round(r["val_mae"], 4) for r in b],
       "all-reduce s/step", [round(r["allreduce_seconds_per_step"], 5) for r in b])

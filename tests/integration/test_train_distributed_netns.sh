@@ -54,5 +54,5 @@ RANK=1 LOCAL_RANK=0 GLOO_SOCKET_IFNAME="fa1-$$" ip netns exec "$ns1" \
   > /dev/null 2> "$work/rank1.log" || status1=$?
 status0=0; wait "$rank0" || status0=$?
 [ "$status0" = 0 ] && [ "$status1" = 0 ] || { echo "ranks failed: $status0 $status1"; cat "$work"/rank*.log; exit 1; }
-/usr/bin/python3 "$src/tests/support/compare_bundles.py" "$work/one/last.fab" "$work/two/last.fab" --atol 2e-5 --rtol 1e-3
+/usr/bin/python3 "$src/tests/support/compare_bundles.py" "$work/one/last.fab" "$work/two/last.fab" --atol 5e-4 --rtol 0
 echo "two namespaces over a veth pair trained the weights of one process with the doubled batch"
