@@ -165,7 +165,7 @@ int run_local_workers(int nproc, const std::vector<std::string>& command, std::c
   }
   // Ctrl-C reaches the workers from the terminal, and they stop at the same step (checkpointed):
   // the launcher waits for them instead of dying first.
-  ::signal(SIGINT, SIG_IGN);
+  const auto previous_sigint = ::signal(SIGINT, SIG_IGN);
   int result = 0;
   std::size_t running = workers.size();
   auto stop_deadline = std::chrono::steady_clock::time_point::max();
@@ -198,6 +198,7 @@ int run_local_workers(int nproc, const std::vector<std::string>& command, std::c
       }
     }
   }
+  ::signal(SIGINT, previous_sigint);
   return result;
 }
 
