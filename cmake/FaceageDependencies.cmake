@@ -15,6 +15,23 @@ endif()
 # TorchConfig.cmake puts its flags in TORCH_CXX_FLAGS; they travel with the torch target only,
 # so modules that never see torch are not compiled with them.
 
+# Distributed training (src/train/process_group.cpp) needs LibTorch's c10d headers and Gloo's
+# (Debian: libtorch-dev + libgloo-dev); NCCL also needs nccl.h (CUDA LibTorch builds). Without
+# them faceage still builds and trains in one process.
+find_path(FACEAGE_C10D_GLOO_INCLUDE torch/csrc/distributed/c10d/ProcessGroupGloo.hpp HINTS ${TORCH_INCLUDE_DIRS})
+find_path(FACEAGE_GLOO_INCLUDE gloo/algorithm.h HINTS ${TORCH_INCLUDE_DIRS})
+find_path(FACEAGE_NCCL_INCLUDE nccl.h HINTS ${TORCH_INCLUDE_DIRS} ${CUDAToolkit_INCLUDE_DIRS})
+set(FACEAGE_C10D_DEFINITIONS "")
+if(FACEAGE_C10D_GLOO_INCLUDE AND FACEAGE_GLOO_INCLUDE)
+  list(APPEND FACEAGE_C10D_DEFINITIONS FACEAGE_HAVE_C10D_GLOO)
+  if(FACEAGE_NCCL_INCLUDE AND EXISTS ${FACEAGE_C10D_GLOO_INCLUDE}/torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp)
+    list(APPEND FACEAGE_C10D_DEFINITIONS FACEAGE_HAVE_C10D_NCCL)
+  endif()
+  message(STATUS "Distributed training: c10d ${FACEAGE_C10D_DEFINITIONS}")
+else()
+  message(STATUS "Distributed training: off (no c10d Gloo headers; install libgloo-dev)")
+endif()
+
 find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs objdetect dnn)
 find_package(dlib REQUIRED)
 find_package(CLI11 REQUIRED)

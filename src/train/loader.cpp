@@ -7,6 +7,7 @@
 
 #include "faceage/core/check.hpp"
 #include "faceage/models/tensor_io.hpp"
+#include "faceage/train/distributed.hpp"
 
 namespace faceage::train {
 
@@ -32,7 +33,7 @@ DataLoader::DataLoader(const CropSet& crops, std::vector<std::size_t> indices, c
 DataLoader::~DataLoader() { stop_workers(); }
 
 std::int64_t DataLoader::batches_per_epoch() const {
-  const auto n = static_cast<std::int64_t>(indices_.size());
+  const auto n = static_cast<std::int64_t>(distributed_shard_size(indices_.size(), options_.world_size, options_.drop_last));
   const auto b = static_cast<std::int64_t>(options_.batch_size);
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
@@ -43,6 +44,7 @@ std::vector<std::size_t> DataLoader::epoch_order(int epoch) const {
     std::mt19937_64 rng(mix_seed(options_.seed, 0x5eed, static_cast<std::uint64_t>(epoch)));
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   }
+  if (options_.world_size > 1) return distributed_shard(order, options_.rank, options_.world_size, options_.drop_last);
   return order;
 }
 

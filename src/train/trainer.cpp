@@ -33,6 +33,7 @@
 #include "faceage/train/optim.hpp"
 #include "faceage/train/schedule.hpp"
 #include "train/config_keys.hpp"
+#include "train/process_group.hpp"
 
 namespace faceage::train {
 
@@ -399,7 +400,10 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   const fs::path state_dir = run_dir / "state";
   const fs::path state_path = state_dir / "trainer.json";
   fs::create_directories(state_dir);
-  auto logger = context.logger;
+  // In a data-parallel job rank 0 alone logs and writes the run directory.
+  const DistributedOptions& distributed = hooks.distributed;
+  const bool main_rank = distributed.is_main();
+  auto logger = main_rank ? context.logger : nullptr;
 
   // Resuming uses the run's own resolved config; a different new config is refused, not mixed.
   Config config = user_config;
@@ -411,7 +415,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                    run_dir.string());
     }
     config = saved;
-  } else {
+  } else if (main_rank) {
     config.save((run_dir / "config.resolved.yaml").string());
   }
 
@@ -431,6 +435,21 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   const auto schedule_options = ScheduleOptions::from_config(config.sub("schedule"));
   const auto ema_options = EmaOptions::from_config(config.sub("ema"));
   const auto stopping_options = EarlyStoppingOptions::from_config(config.sub("early_stopping"));
+  std::unique_ptr<Communicator> communicator;
+  if (distributed.enabled()) {
+    communicator = std::make_unique<Communicator>(distributed, device);
+    if (logger) {
+      logger->info("data-parallel training: {} ranks over {} (rendezvous {}:{})", distributed.world_size,
+                   communicator->backend(), distributed.master_addr, distributed.master_port);
+    }
+  }
+  // Rank 0's value of a number, on every rank (decisions that must agree: early stopping, schedule).
+  auto from_main_rank = [&](double value) {
+    if (!communicator) return value;
+    auto shared = torch::tensor({value}, torch::kDouble);
+    communicator->broadcast(shared);
+    return shared.item<double>();
+  };
 
   // Data: manifests -> aligned crops (cached) -> loaders.
   const std::string train_manifest_path = expand_home(config.get<std::string>("data.train"));
@@ -443,8 +462,11 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   if (cache_dir.empty()) cache_dir = expand_home("~/.cache/faceage/crops");
   CropCacheOptions cache_options{cache_dir, face_options, 0, hooks.progress};
   CropSetReport train_report, val_report;
+  // The crop cache is one writer's: rank 0 fills it, the others then read it.
+  if (communicator && !main_rank) communicator->wait_for_main("crops");
   CropSet train_crops = CropSet::build(train_manifest, cache_options, context, &train_report);
   CropSet val_crops = CropSet::build(val_manifest, cache_options, context, &val_report);
+  if (communicator && main_rank) communicator->main_done("crops");
   FACEAGE_CHECK(train_crops.size() >= static_cast<std::size_t>(settings.batch_size), ErrorCode::kConfig,
                 "only " << train_crops.size() << " usable training images for batch size " << settings.batch_size);
   FACEAGE_CHECK(val_crops.size() > 0, ErrorCode::kConfig, "no usable validation images in " << val_manifest_path);
@@ -455,10 +477,14 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   std::iota(train_indices.begin(), train_indices.end(), 0);
   std::iota(val_indices.begin(), val_indices.end(), 0);
   DataLoader train_loader(train_crops, train_indices, &augmenter, preprocess,
-                          {settings.batch_size, true, true, workers, 2 * workers + 2, seed});
+                          {settings.batch_size, true, true, workers, 2 * workers + 2, seed, distributed.rank,
+                           distributed.world_size});
   DataLoader val_loader(val_crops, val_indices, nullptr, preprocess,
                         {settings.eval_batch_size, false, false, workers, 2 * workers + 2, seed});
   const std::int64_t steps_per_epoch = train_loader.batches_per_epoch();
+  FACEAGE_CHECK(steps_per_epoch > 0, ErrorCode::kConfig,
+                train_crops.size() << " training images make no full batch of " << settings.batch_size << " on each of "
+                                   << distributed.world_size << " ranks");
 
   // Model, optimiser, schedule.
   torch::manual_seed(seed);
@@ -504,6 +530,19 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                    state.global_step, state.batch_in_epoch);
     }
   }
+  std::unique_ptr<GradientAllReducer> gradient_reducer;
+  if (communicator) {
+    // Every rank must continue the same run: a rank that sees another run state (an unshared run
+    // directory) would silently train something else.
+    if (from_main_rank(static_cast<double>(state.global_step)) != static_cast<double>(state.global_step)) {
+      throw Error(ErrorCode::kConfig,
+                  "rank " + std::to_string(distributed.rank) + " is at step " + std::to_string(state.global_step) +
+                      " of " + run_dir.string() + " but rank 0 is not",
+                  "every rank must see the same run directory (shared storage across hosts)");
+    }
+    broadcast_module_state(*communicator, *model);
+    gradient_reducer = std::make_unique<GradientAllReducer>(*communicator, distributed.bucket_bytes);
+  }
   if (!ema && ema_options.enabled) ema = std::make_unique<ModelEma>(*model, ema_options);
 
   // BatchNorm re-estimation for folded-BN checkpoints: once, before the first step.
@@ -527,6 +566,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   // Writes tensors to a new checkpoint file, then points trainer.json at it (both atomic), so a
   // kill at any moment leaves a consistent pair; older checkpoint files are removed afterwards.
   auto save_state = [&] {
+    if (!main_rank) return;
     state.schedule = schedule->state();
     state.early_stopping = stopping.state();
     const std::string name = "ckpt-" + std::to_string(state.global_step) + ".pt";
@@ -606,7 +646,8 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     train_loader.start_epoch(epoch, state.batch_in_epoch);
     train_loader.reset_wait();
     ProgressBar progress({.label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(settings.epochs),
-                          .total = steps_per_epoch, .force = hooks.progress ? -1 : 0, .unit = "step"});
+                          .total = steps_per_epoch, .force = hooks.progress && main_rank ? -1 : 0, .unit = "step"});
+    if (gradient_reducer) gradient_reducer->reset_time();
     auto last_time = std::chrono::steady_clock::now();
     while (auto batch = train_loader.next()) {
       // Dropout and stochastic depth draw from torch's generator: seed it per step so a resumed
@@ -625,6 +666,17 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                     "training loss became " << loss.total_value << " at step " << state.global_step
                                             << "; lower optimizer.lr or set optimizer.grad_clip_norm");
       loss.total.backward();
+      bool stop = hooks.stop_requested && hooks.stop_requested->load();
+      if (gradient_reducer) {
+        // The losses and the stop request travel with the gradients, so every rank logs the
+        // job's loss and all stop at the same step.
+        auto extras = torch::tensor({loss.total_value, loss.age_value, loss.gender_value, stop ? 1.0 : 0.0}, torch::kFloat);
+        gradient_reducer->average(model->parameters(), extras);
+        loss.total_value = extras[0].item<double>();
+        loss.age_value = extras[1].item<double>();
+        loss.gender_value = extras[2].item<double>();
+        stop = extras[3].item<double>() > 0;
+      }
       if (optimizer_options.grad_clip_norm > 0) clip_grad_norm(*optimizer, optimizer_options.grad_clip_norm);
       optimizer->step();
       ++state.global_step;
@@ -635,7 +687,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       state.age_loss_sum += loss.age_value;
       state.gender_loss_sum += loss.gender_value;
       ++state.loss_count;
-      state.epoch_images += images.size(0);
+      state.epoch_images += images.size(0) * distributed.world_size;
       auto now = std::chrono::steady_clock::now();
       state.epoch_seconds += std::chrono::duration<double>(now - last_time).count();
       last_time = now;
@@ -643,14 +695,15 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       std::snprintf(extra, sizeof(extra), "loss %.4f  %.0f img/s", state.loss_sum / state.loss_count,
                     state.epoch_images / std::max(1e-9, state.epoch_seconds));
       progress.update(state.batch_in_epoch, extra);
-      const bool stop = hooks.stop_requested && hooks.stop_requested->load();
       if (stop || (settings.checkpoint_every_steps > 0 && state.global_step % settings.checkpoint_every_steps == 0)) {
         state.epoch_wait_seconds += train_loader.wait_seconds();
         train_loader.reset_wait();
         save_state();
         last_time = std::chrono::steady_clock::now();  // checkpoint time is not training time
       }
-      if (state.global_step == hooks.kill_after_step) std::raise(SIGKILL);
+      if (state.global_step == hooks.kill_after_step && (hooks.kill_rank < 0 || hooks.kill_rank == distributed.rank)) {
+        std::raise(SIGKILL);
+      }
       if (stop) {
         progress.finish("stopped");
         throw Error(ErrorCode::kCancelled, "training stopped at step " + std::to_string(state.global_step),
@@ -667,11 +720,14 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     {
       std::unique_ptr<ModelEma::ScopedSwap> swap;
       if (ema) swap = std::make_unique<ModelEma::ScopedSwap>(*ema, *model);
-      val = validate(model, val_loader, criterion, labels, settings.flip_eval, device);
-      auto bundle = make_bundle(val);
-      models::save_bundle(bundle, summary.last_bundle);
+      if (main_rank) val = validate(model, val_loader, criterion, labels, settings.flip_eval, device);
+      val.mae = from_main_rank(val.mae);
       stopping.update(val.mae, epoch);
-      if (stopping.improved()) models::save_bundle(bundle, summary.best_bundle);
+      if (main_rank) {
+        auto bundle = make_bundle(val);
+        models::save_bundle(bundle, summary.last_bundle);
+        if (stopping.improved()) models::save_bundle(bundle, summary.best_bundle);
+      }
     }
     nlohmann::json line = {
         {"epoch", epoch + 1},
@@ -693,6 +749,10 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
         {"seconds", state.epoch_seconds},
         {"val_images", val.count},
         {"best", stopping.improved()}};
+    if (gradient_reducer) {
+      line["world_size"] = distributed.world_size;
+      line["allreduce_seconds_per_step"] = gradient_reducer->seconds() / std::max<std::int64_t>(1, gradient_reducer->calls());
+    }
     schedule->on_epoch_end(epoch, val.mae);
     state.history.push_back(line);
     if (logger) {
@@ -706,7 +766,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     state.loss_count = 0;
     state.epoch_seconds = state.epoch_wait_seconds = 0;
     state.epoch_images = 0;
-    const bool keep_going = !hooks.on_epoch_end || hooks.on_epoch_end(line);
+    const bool keep_going = from_main_rank(!hooks.on_epoch_end || hooks.on_epoch_end(line) ? 1.0 : 0.0) > 0;
     if (stopping.should_stop() || !keep_going) {
       state.finished = true;
       summary.stopped_early = true;

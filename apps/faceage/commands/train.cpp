@@ -10,6 +10,7 @@
 #include "faceage/core/check.hpp"
 #include "faceage/core/config.hpp"
 #include "faceage/models/tensor_io.hpp"
+#include "faceage/train/distributed.hpp"
 #include "faceage/train/sagemaker.hpp"
 #include "faceage/train/trainer.hpp"
 
@@ -35,6 +36,7 @@ struct TrainArgs {
   bool print_config = false;
   bool sagemaker = false;
   std::string sagemaker_root;
+  int nproc = 1;
 };
 
 std::string default_run_dir(const std::string& config_path) {
@@ -70,6 +72,12 @@ int run_train(const TrainArgs& args, const CliState& state) {
     std::cout << config.dump();
     return 0;
   }
+  if (args.nproc > 1) {
+    // Each worker resolves the run directory itself, so a default one (named by the time) is fixed here.
+    auto command = train::own_command_line_without_nproc();
+    if (args.run_dir.empty() && args.resume.empty() && !args.sagemaker) command.insert(command.end(), {"--run-dir", run_dir});
+    return train::run_local_workers(args.nproc, command);
+  }
   Context context = state.make_context();
   models::configure_runtime(context);
   std::signal(SIGINT, handle_stop_signal);
@@ -78,12 +86,15 @@ int run_train(const TrainArgs& args, const CliState& state) {
   hooks.stop_requested = &stop_flag();
   hooks.progress = !state.quiet;
   if (const char* kill_at = std::getenv("FACEAGE_FAULT_KILL_AFTER_STEP")) hooks.kill_after_step = std::atoll(kill_at);
+  if (const char* kill_rank = std::getenv("FACEAGE_FAULT_KILL_RANK")) hooks.kill_rank = std::atoi(kill_rank);
+  hooks.distributed = train::distributed_options_from_environment(train::torchrun_environment());
   if (args.sagemaker) {
     const auto paths = train::sagemaker_paths(args.sagemaker_root, train::sagemaker_environment());
     return train::run_sagemaker_training(paths, train::installed_share_dir(), context, hooks);
   }
   if (context.logger) context.logger->info("run directory: {}", run_dir);
   auto summary = train::train(config, run_dir, context, hooks);
+  if (!hooks.distributed.is_main()) return 0;
   std::cout << "run " << summary.run_dir << ": " << summary.epochs_done << " epoch(s), best val MAE "
             << summary.best_val_mae << " at epoch " << summary.best_epoch << (summary.stopped_early ? " (stopped early)" : "")
             << "\nbest bundle: " << summary.best_bundle << "\n";
@@ -102,6 +113,8 @@ void add_train_command(CLI::App& app, CliState& state) {
   cmd->add_flag("--print-config", args->print_config, "print the resolved config and exit");
   cmd->add_flag("--sagemaker", args->sagemaker,
                 "run as a SageMaker training job (/opt/ml: hyperparameters.json, data channels, model/, failure)");
+  cmd->add_option("--nproc", args->nproc, "start N local worker processes (data-parallel; see docs/scaling.md)")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--sagemaker-root", args->sagemaker_root, "the /opt/ml root (default /opt/ml or $FACEAGE_SAGEMAKER_ROOT)");
   cmd->callback([args, &state] { state.exit_code = run_train(*args, state); });
 }

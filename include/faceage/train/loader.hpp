@@ -25,6 +25,10 @@ struct LoaderOptions {
   int workers = 2;           // threads making batches
   int prefetch_batches = 4;  // batches made ahead of the consumer
   std::uint64_t seed = 42;
+  // Data-parallel training: this loader serves rank `rank`'s shard of each epoch's order
+  // (distributed_shard in faceage/train/distributed.hpp).
+  int rank = 0;
+  int world_size = 1;
 };
 
 struct Batch {
@@ -55,7 +59,8 @@ class DataLoader {
 
   // Builds one batch synchronously (used by the workers and by tests).
   Batch make_batch(int epoch, std::int64_t batch_index) const;
-  // The sample order of an epoch (a seeded permutation of `indices`, or `indices` unshuffled).
+  // The sample order of an epoch (a seeded permutation of `indices`, or `indices` unshuffled; the
+  // same on every rank), then this rank's shard of it.
   std::vector<std::size_t> epoch_order(int epoch) const;
 
  private:

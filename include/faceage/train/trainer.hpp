@@ -16,6 +16,7 @@
 
 #include "faceage/core/config.hpp"
 #include "faceage/core/context.hpp"
+#include "faceage/train/distributed.hpp"
 
 namespace faceage::train {
 
@@ -37,8 +38,13 @@ struct TrainHooks {
   std::function<bool(const nlohmann::json& epoch_metrics)> on_epoch_end;
   bool progress = true;  // progress bar on a terminal
   // Fault injection for crash-recovery tests: raise SIGKILL right after this global step
-  // (-1: never). The CLI reads it from FACEAGE_FAULT_KILL_AFTER_STEP.
+  // (-1: never), on rank `kill_rank` only (-1: every rank). The CLI reads them from
+  // FACEAGE_FAULT_KILL_AFTER_STEP and FACEAGE_FAULT_KILL_RANK.
   std::int64_t kill_after_step = -1;
+  int kill_rank = -1;
+  // This process's place in a data-parallel job (the default: alone). All ranks must see the same
+  // run directory (shared storage across hosts): rank 0 writes it, every rank resumes from it.
+  DistributedOptions distributed;
 };
 
 struct TrainSummary {
