@@ -284,6 +284,7 @@ ImportReport load_pretrained_weights(BackboneImpl& backbone, const std::string& 
 
 ImportReport load_pretrained_weights(AgeGenderModelImpl& model, const std::string& path, const ImportOptions& options) {
   return load_pretrained_weights(*model.backbone(), path, options);
+}
 
 std::vector<ClassScore> imagenet_top_classes(BackboneImpl& backbone, const cv::Mat& rgb, float scale_mean, int k) {
   PreprocessSpec spec;
