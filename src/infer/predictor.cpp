@@ -244,6 +244,7 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
       impl_->bundles.push_back(std::move(bundle));
     }
     impl_->info.paths.push_back(path);
+    impl_->info.licences.push_back(models::licence_note(file.info));
     impl_->info.bundles.push_back(std::move(file.info));
   }
   impl_->info.flip_average = options.flip_average.value_or(recorded_flip.value_or(true));

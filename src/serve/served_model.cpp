@@ -86,6 +86,7 @@ nlohmann::json ServedModel::describe(const std::string& name) const {
   for (std::size_t i = 0; i < info.bundles.size(); ++i) {
     auto entry = bundle_summary(info.bundles[i]);
     entry["path"] = info.paths[i];
+    entry["licence"] = info.licences[i];
     bundles.push_back(std::move(entry));
   }
   return {{"name", name},

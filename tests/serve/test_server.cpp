@@ -100,6 +100,8 @@ TEST_F(ServeServer, EveryReadRouteAnswers) {
   auto models = json::parse(c.Get("/v1/models")->body);
   EXPECT_EQ(models["models"][0]["paths"][0], bundle_a_);
   EXPECT_EQ(models["models"][0]["arch"], "mobilenet_v2");
+  // Every served bundle states its terms (a test bundle records none: the note says so).
+  EXPECT_NE(models["models"][0]["bundles"][0]["licence"].get<std::string>().find("not recorded"), std::string::npos);
   auto missing = c.Get("/nope");
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(error_code(missing), "not_found");

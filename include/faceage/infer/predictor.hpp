@@ -81,6 +81,7 @@ struct CropAnswer {
 struct ModelInfo {
   std::vector<std::string> paths;
   std::vector<nlohmann::json> bundles;  // read_bundle_info of each path
+  std::vector<std::string> licences;    // models::licence_note of each path
   int members = 0;                      // bundles run per face (ensemble members included)
   std::string arch;                     // the first bundle's backbone
   bool flip_average = true;             // resolved test-time flip setting
