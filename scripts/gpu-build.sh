@@ -167,8 +167,14 @@ build() {
     -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$libs"
   # The torch-using targets only (a full build costs device minutes); ctest needs every test
   # executable built, so the tests run directly.
-  cmake --build build-gpu -j"$(nproc)" --target faceage test_models test_train test_infer
+  cmake --build build-gpu -j"$(nproc)" --target ${FACEAGE_GPU_TARGETS:-faceage test_models test_train test_infer}
   export LD_LIBRARY_PATH=$libs   # for the transitive Debian libraries (RUNPATH covers direct ones)
+  # The wheel's libtorch.so exports its own std::filesystem symbols; binding to its remove_all jumped
+  # to address 0 (measured on the H200 machine: every test that removes a temp dir crashed). Loading
+  # the system libstdc++ first makes every std:: symbol resolve there (all suites then pass). A
+  # libstdc++-first DT_NEEDED order via -Wl,--no-as-needed -lstdc++ did not take (g++ puts it last).
+  LD_PRELOAD=$(g++ -print-file-name=libstdc++.so.6); export LD_PRELOAD
+  [[ ${1:-} == debug ]] && { debug_crashes; return; }
   local status=0 t
   for t in models train infer; do
     echo "== test_$t"; build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='-*Slow.*' || status=1
@@ -177,8 +183,8 @@ build() {
   for t in models train infer; do build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='*Gpu.*' || status=1; done
   # A short training run on CUDA with bf16 autocast, then predict with its bundle on CUDA.
   local w; w=$(mktemp -d)
-  LD_LIBRARY_PATH= python3 tests/support/make_synthetic_faces.py "$w/train" --count 96 --seed 1
-  LD_LIBRARY_PATH= python3 tests/support/make_synthetic_faces.py "$w/val" --count 32 --seed 2
+  LD_LIBRARY_PATH= LD_PRELOAD= python3 tests/support/make_synthetic_faces.py "$w/train" --count 96 --seed 1
+  LD_LIBRARY_PATH= LD_PRELOAD= python3 tests/support/make_synthetic_faces.py "$w/val" --count 32 --seed 2
   cat > "$w/cuda.yaml" <<YAML
 seed: 5
 data: {train: $w/train/manifest.csv, val: $w/val/manifest.csv, cache_dir: $w/cache, workers: 4}
@@ -192,12 +198,45 @@ YAML
   build-gpu/faceage --device cuda train --config "$w/cuda.yaml" --run-dir "$w/run" && cat "$w/run/metrics.jsonl" &&
     build-gpu/faceage --device cuda predict --model "$w/run/best.fab" --detector none --format csv \
       "$w/val/images/face_0000.png" || status=1
+  # Training throughput on CUDA (docs/training.md): EfficientNet-B4 at 380 px and MobileNetV2 at 112 px,
+  # batch 32, bf16 autocast, on synthetic 400-px crops; epoch 2's img/s (epoch 1 warms cuDNN up).
+  LD_LIBRARY_PATH= LD_PRELOAD= python3 tests/support/make_synthetic_faces.py "$w/big" --count 640 --size 400 --seed 3
+  local arch size
+  for arch_size in efficientnet_b4:380 mobilenet_v2:112 resnet18:112; do
+    arch=${arch_size%:*}; size=${arch_size#*:}
+    echo "== CUDA throughput $arch @ $size"
+    sed -e "s|crop_size: 48|crop_size: 400|; s|input_size: 64|input_size: $size|; s|arch: mobilenet_v2|arch: $arch|" \
+        -e "s|$w/train/manifest.csv|$w/big/manifest.csv|; s|workers: 4|workers: 14|; s|batch_size: 16|batch_size: 32|" \
+        "$w/cuda.yaml" > "$w/speed-$arch.yaml"
+    build-gpu/faceage --threads 16 --device cuda train --config "$w/speed-$arch.yaml" --run-dir "$w/speed-$arch" >/dev/null 2>&1 &&
+      tail -1 "$w/speed-$arch/metrics.jsonl" || echo "throughput run $arch failed"
+  done
   [[ -n ${OUT:-} ]] && cp build-gpu/CMakeCache.txt "$OUT/" 2>/dev/null
   echo "gpu-build: $([[ $status == 0 ]] && echo PASSED || echo FAILED)"
   return $status
 }
 
+# `debug`: builds test_models and test_infer only and finds where a crashing suite dies: each test
+# binary run test by test (the last "[ RUN" names the crashing test), a backtrace from cuda-gdb, then
+# the same binaries with oneDNN held below AMX and below AVX512-BF16 (CPU-kernel suspects).
+debug_crashes() {
+  set +e +o pipefail  # a crash is what this looks for: keep going
+  local t isa
+  for t in models infer; do
+    echo "== test_$t, verbose"; timeout 50 build-gpu/tests/test_$t --gtest_filter='-*Slow.*' 2>&1 | grep -E '^\[ (RUN|  FAILED|  PASSED) ' | tail -4
+    echo "== test_$t, backtrace"
+    timeout 50 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' --args build-gpu/tests/test_$t --gtest_filter='-*Slow.*' 2>&1 |
+      grep -vE '^\[(New|Thread|Detaching)|^\[ +OK|^\[ RUN' | tail -40
+    for isa in AVX512_CORE_BF16 AVX512_CORE AVX2; do
+      echo "== test_$t with ONEDNN_MAX_CPU_ISA=$isa"
+      ONEDNN_MAX_CPU_ISA=$isa timeout 50 build-gpu/tests/test_$t --gtest_brief=1 --gtest_filter='-*Slow.*' 2>&1 | tail -3
+    done
+  done
+  grep -m1 -o 'model name.*' /proc/cpuinfo; grep -m1 -oE 'amx[a-z_0-9]*|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
+}
+
 case ${1:-} in
+  debug) FACEAGE_GPU_TARGETS="test_models test_infer" build debug ;;
   fetch) fetch ;;
   build) build ;;
   *) echo "usage: $0 fetch|build" >&2; exit 2 ;;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -183,10 +184,19 @@ std::string first_names(const std::vector<std::string>& names, size_t limit = 10
 }  // namespace
 
 nlohmann::json to_json(const LabelSpec& spec) {
-  return {{"genders", spec.genders},
-          {"interval_coverage", spec.interval_coverage},
-          {"interval_scale", spec.interval_scale},
-          {"interval_halfwidth", spec.interval_halfwidth}};
+  nlohmann::json json = {{"genders", spec.genders},
+                         {"interval_coverage", spec.interval_coverage},
+                         {"interval_scale", spec.interval_scale},
+                         {"interval_halfwidth", spec.interval_halfwidth}};
+  if (!spec.conformal.empty()) {
+    json["conformal"] = nlohmann::json::array();
+    for (const auto& c : spec.conformal) json["conformal"].push_back(to_json(c));
+  }
+  if (!spec.minor.empty()) {
+    json["minor"] = nlohmann::json::array();
+    for (const auto& c : spec.minor) json["minor"].push_back(to_json(c));
+  }
+  return json;
 }
 
 LabelSpec label_spec_from_json(const nlohmann::json& json) {
@@ -196,6 +206,8 @@ LabelSpec label_spec_from_json(const nlohmann::json& json) {
   spec.interval_coverage = get_field(json, "labels", "interval_coverage", spec.interval_coverage);
   spec.interval_scale = get_field(json, "labels", "interval_scale", spec.interval_scale);
   spec.interval_halfwidth = get_field(json, "labels", "interval_halfwidth", spec.interval_halfwidth);
+  for (const auto& c : json.value("conformal", nlohmann::json::array())) spec.conformal.push_back(conformal_from_json(c));
+  for (const auto& c : json.value("minor", nlohmann::json::array())) spec.minor.push_back(minor_calibration_from_json(c));
   return spec;
 }
 
@@ -420,6 +432,30 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
     records.push_back({members[i]["record"].get<std::string>(), member_bytes[i].data(), member_bytes[i].size()});
   }
   write_zip_atomic(path, records);
+}
+
+namespace {
+std::string recorded_licence(const nlohmann::json& info) {
+  const auto metadata = info.value("metadata", nlohmann::json::object());
+  return metadata.is_object() ? metadata.value("licence", std::string()) : std::string();
+}
+}  // namespace
+
+std::string licence_note(const nlohmann::json& info) {
+  std::string note = recorded_licence(info);
+  if (note.empty() && info.value("format", std::string()) == kEnsembleFormat) {
+    std::vector<std::string> notes;  // unique member notes, in member order
+    for (const auto& member : info.value("members", nlohmann::json::array())) {
+      const auto member_note = recorded_licence(member.value("info", nlohmann::json::object()));
+      if (!member_note.empty() && std::find(notes.begin(), notes.end(), member_note) == notes.end()) {
+        notes.push_back(member_note);
+      }
+    }
+    for (const auto& n : notes) note += (note.empty() ? "" : " | ") + n;
+  }
+  return note.empty() ? "not recorded in this model file (made before faceage recorded licence notes; see "
+                        "models/LICENSE.md for the shipped models)"
+                      : note;
 }
 
 std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir) {

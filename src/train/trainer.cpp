@@ -63,6 +63,7 @@ data:
   limit_val: 0
   cache_dir: ""          # aligned-crop cache; default ~/.cache/faceage/crops
   workers: 2             # loader threads
+  licence: ""            # the training data's terms, recorded in every bundle (metadata.licence)
 face:
   detector: dlib-hog
   crop_size: 200
@@ -549,6 +550,12 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     write_file_atomic((run_dir / "metrics.jsonl").string(), lines);
   };
 
+  // A model inherits its training data's terms, and those of the landmark model that aligned its crops.
+  std::string bundle_licence_note = config.get_or<std::string>("data.licence", "");
+  if (bundle_licence_note.empty()) bundle_licence_note = "training data licence not stated (set data.licence)";
+  if (face_options.detector == "dlib-hog") {
+    bundle_licence_note += "; crops aligned with dlib's 68-point landmark model (iBUG 300-W: non-commercial use only)";
+  }
   auto make_bundle = [&](const ValResult& val) {
     models::Bundle bundle;
     bundle.model_options = model_options;
@@ -567,6 +574,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                        {"train_manifest_sha256", sha256_file(train_manifest_path)},
                        {"val_manifest", val_manifest_path},
                        {"train_images", train_crops.size()},
+                       {"licence", bundle_licence_note},
                        {"config", config.to_json()}};
     bundle.model = models::create_model(model_options);
     {

@@ -14,7 +14,7 @@ namespace faceage::cli {
 namespace {
 // Flags of every models subcommand (each reads its own).
 struct ModelsArgs {
-  std::string bundle_path, pretrained, check_image, out, name, age_head = "distribution";
+  std::string bundle_path, pretrained, check_image, out, name, licence, age_head = "distribution";
   std::vector<std::string> members;
   float scale_mean = -1.0f;
   int input_size = 112;
@@ -45,7 +45,9 @@ void add_models_command(CLI::App& app, CliState& state) {
   auto* info = cmd->add_subcommand("info", "print a bundle's JSON (options, preprocessing, labels, metadata)");
   info->add_option("bundle", args->bundle_path, "bundle file")->required();
   info->callback([&state, args] {
-    std::cout << models::read_bundle_info(args->bundle_path).dump(2) << "\n";
+    auto info = models::read_bundle_info(args->bundle_path);
+    info["licence"] = models::licence_note(info);
+    std::cout << info.dump(2) << "\n";
     state.exit_code = 0;
   });
 
@@ -93,6 +95,7 @@ void add_models_command(CLI::App& app, CliState& state) {
   ensemble->add_option("bundles", args->members, "two or more bundle files")->required()->expected(2, -1);
   ensemble->add_option("-o,--out", args->out, "ensemble file to write")->required();
   ensemble->add_option("--name", args->name, "name recorded in the file's metadata");
+  ensemble->add_option("--licence", args->licence, "licence note recorded in the file (default: the members' notes)");
   ensemble->add_flag("--no-flip", args->no_flip,
                      "record test-time flip averaging as off: the members, not mirror images, use the compute (default on)");
   ensemble->callback([&state, args] {
@@ -100,6 +103,7 @@ void add_models_command(CLI::App& app, CliState& state) {
     options.test_time_flip = !args->no_flip;
     options.metadata = {{"name", args->name.empty() ? std::filesystem::path(args->out).stem().string() : args->name},
                         {"created_by", "faceage models ensemble"}};
+    if (!args->licence.empty()) options.metadata["licence"] = args->licence;
     models::save_ensemble(args->members, args->out, options);
     std::cout << "wrote an ensemble of " << args->members.size() << " bundles to " << args->out
               << " (test-time flip " << (args->no_flip ? "off" : "on") << ")\n";

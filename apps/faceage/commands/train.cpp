@@ -10,6 +10,7 @@
 #include "faceage/core/check.hpp"
 #include "faceage/core/config.hpp"
 #include "faceage/models/tensor_io.hpp"
+#include "faceage/train/sagemaker.hpp"
 #include "faceage/train/trainer.hpp"
 
 namespace faceage::cli {
@@ -32,6 +33,8 @@ struct TrainArgs {
   std::string run_dir;
   std::string resume;
   bool print_config = false;
+  bool sagemaker = false;
+  std::string sagemaker_root;
 };
 
 std::string default_run_dir(const std::string& config_path) {
@@ -43,19 +46,26 @@ std::string default_run_dir(const std::string& config_path) {
   return (fs::path(home ? home : ".") / "faceage-runs" / (stem + "-" + stamp)).string();
 }
 
-int run_train(const TrainArgs& args, const CliState& state) {
-  Config config = train::default_train_config();
-  std::string run_dir = args.resume.empty() ? args.run_dir : args.resume;
+Config resolve_config(const TrainArgs& args, std::string& run_dir) {
+  run_dir = args.resume.empty() ? args.run_dir : args.resume;
+  Config config;
   if (!args.resume.empty()) {
     FACEAGE_CHECK(fs::exists(fs::path(args.resume) / "config.resolved.yaml"), ErrorCode::kNotFound,
                   "'" << args.resume << "' is not a run directory (no config.resolved.yaml)");
     config = Config::from_file((fs::path(args.resume) / "config.resolved.yaml").string());
   } else {
-    FACEAGE_CHECK(!args.config.empty(), ErrorCode::kInvalidArgument, "--config FILE or --resume RUN_DIR is required");
+    FACEAGE_CHECK(!args.config.empty(), ErrorCode::kInvalidArgument,
+                  "--config FILE, --resume RUN_DIR or --sagemaker is required");
     config = train::resolve_train_config(args.config, args.overrides);
     if (run_dir.empty()) run_dir = config.get_or<std::string>("run_dir", default_run_dir(args.config));
   }
   train::check_train_config_keys(config);
+  return config;
+}
+
+int run_train(const TrainArgs& args, const CliState& state) {
+  std::string run_dir;
+  const Config config = args.sagemaker ? Config() : resolve_config(args, run_dir);
   if (args.print_config) {
     std::cout << config.dump();
     return 0;
@@ -68,6 +78,10 @@ int run_train(const TrainArgs& args, const CliState& state) {
   hooks.stop_requested = &stop_flag();
   hooks.progress = !state.quiet;
   if (const char* kill_at = std::getenv("FACEAGE_FAULT_KILL_AFTER_STEP")) hooks.kill_after_step = std::atoll(kill_at);
+  if (args.sagemaker) {
+    const auto paths = train::sagemaker_paths(args.sagemaker_root, train::sagemaker_environment());
+    return train::run_sagemaker_training(paths, train::installed_share_dir(), context, hooks);
+  }
   if (context.logger) context.logger->info("run directory: {}", run_dir);
   auto summary = train::train(config, run_dir, context, hooks);
   std::cout << "run " << summary.run_dir << ": " << summary.epochs_done << " epoch(s), best val MAE "
@@ -86,6 +100,9 @@ void add_train_command(CLI::App& app, CliState& state) {
   cmd->add_option("--run-dir", args->run_dir, "run directory (default ~/faceage-runs/<config>-<time>); resumes if it holds a run");
   cmd->add_option("--resume", args->resume, "resume the run in this directory with its saved config");
   cmd->add_flag("--print-config", args->print_config, "print the resolved config and exit");
+  cmd->add_flag("--sagemaker", args->sagemaker,
+                "run as a SageMaker training job (/opt/ml: hyperparameters.json, data channels, model/, failure)");
+  cmd->add_option("--sagemaker-root", args->sagemaker_root, "the /opt/ml root (default /opt/ml or $FACEAGE_SAGEMAKER_ROOT)");
   cmd->callback([args, &state] { state.exit_code = run_train(*args, state); });
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "faceage/models/calibration.hpp"
 #include "faceage/models/model.hpp"
 #include "faceage/models/preprocess.hpp"
 
@@ -21,6 +22,10 @@ struct LabelSpec {
   double interval_coverage = 0.8;
   double interval_scale = 1.0;
   double interval_halfwidth = 5.0;
+  // Fitted by `faceage models calibrate` (models/calibration.hpp); empty in bundles made before it.
+  // With a stored conformal calibration at the coverage asked, intervals come from it instead.
+  std::vector<ConformalCalibration> conformal;
+  std::vector<MinorCalibration> minor;  // Platt scaling of P(age < gate), per gate
 };
 
 nlohmann::json to_json(const LabelSpec& spec);
@@ -70,6 +75,11 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
 // Writes each member of an ensemble file back out as a bundle, byte for byte, named
 // <ensemble stem>-member-<i>.fab in `out_dir`; returns the paths. kInvalidArgument for a plain bundle.
 std::vector<std::string> unpack_ensemble(const std::string& path, const std::string& out_dir);
+
+// The terms a model file may be used under, as recorded when it was made: a plain bundle's
+// metadata.licence (from the training config's data.licence); an ensemble's own metadata.licence,
+// else its members' notes joined. Models made before notes were recorded get a sentence saying so.
+std::string licence_note(const nlohmann::json& info);
 
 // What a model file holds: one bundle, or an ensemble's members in order.
 struct ModelFile {

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "faceage/models/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "faceage/core/check.hpp"
+
+namespace faceage::models {
+
+double minor_probability(const float* probs, int bins, int min_age, double gate) {
+  double mass = 0;
+  for (int b = 0; b < bins; ++b) {
+    const double low = min_age + b - 0.5, high = min_age + b + 0.5;
+    if (high <= gate) {
+      mass += probs[b];
+    } else if (low < gate) {
+      mass += probs[b] * (gate - low);
+    }
+  }
+  return std::clamp(mass, 0.0, 1.0);
+}
+
+double minor_probability_normal(double age, double std, double gate) {
+  if (!(std > 0)) return age < gate ? 1.0 : 0.0;
+  return 0.5 * std::erfc(-(gate - age) / (std * std::sqrt(2.0)));
+}
+
+namespace {
+constexpr double kProbabilityFloor = 1e-6;
+double logit(double p) {
+  p = std::clamp(p, kProbabilityFloor, 1.0 - kProbabilityFloor);
+  return std::log(p / (1.0 - p));
+}
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+}  // namespace
+
+double PlattScaling::apply(double p) const { return sigmoid(a * logit(p) + b); }
+
+PlattScaling fit_platt(const std::vector<double>& probabilities, const std::vector<int>& labels) {
+  FACEAGE_CHECK(probabilities.size() == labels.size(), ErrorCode::kInvalidArgument,
+                "fit_platt: " << probabilities.size() << " probabilities but " << labels.size() << " labels");
+  const auto positives = std::count(labels.begin(), labels.end(), 1);
+  FACEAGE_CHECK(positives > 0 && positives < static_cast<long>(labels.size()), ErrorCode::kInvalidArgument,
+                "fit_platt needs both classes among the labels");
+  PlattScaling s;
+  constexpr double kRidge = 1e-6;
+  for (int iteration = 0; iteration < 100; ++iteration) {
+    // Gradient and Hessian of the mean log-loss in (a, b), x = logit(p).
+    double ga = 0, gb = 0, haa = kRidge, hab = 0, hbb = kRidge;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      const double x = logit(probabilities[i]);
+      const double q = sigmoid(s.a * x + s.b);
+      const double r = q - labels[i], w = q * (1 - q);
+      ga += r * x; gb += r;
+      haa += w * x * x; hab += w * x; hbb += w;
+    }
+    ga += kRidge * (s.a - 1); gb += kRidge * s.b;
+    const double det = haa * hbb - hab * hab;
+    if (!(std::abs(det) > 1e-18)) break;
+    const double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
+    s.a -= da; s.b -= db;
+    if (std::abs(da) + std::abs(db) < 1e-10) break;
+  }
+  return s;
+}
+
+std::vector<ReliabilityBin> reliability_bins(const std::vector<double>& probabilities, const std::vector<int>& labels,
+                                             int bins) {
+  FACEAGE_CHECK(probabilities.size() == labels.size() && bins > 0, ErrorCode::kInvalidArgument,
+                "reliability_bins: sizes differ or no bins");
+  std::vector<ReliabilityBin> out(bins);
+  for (int b = 0; b < bins; ++b) {
+    out[b].lower = static_cast<double>(b) / bins;
+    out[b].upper = static_cast<double>(b + 1) / bins;
+  }
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const int b = std::clamp(static_cast<int>(probabilities[i] * bins), 0, bins - 1);
+    out[b].count += 1;
+    out[b].mean_predicted += probabilities[i];
+    out[b].observed_rate += labels[i];
+  }
+  for (auto& bin : out) {
+    if (bin.count == 0) continue;
+    bin.mean_predicted /= bin.count;
+    bin.observed_rate /= bin.count;
+  }
+  return out;
+}
+
+double expected_calibration_error(const std::vector<ReliabilityBin>& bins) {
+  double total = 0, error = 0;
+  for (const auto& bin : bins) {
+    total += bin.count;
+    error += bin.count * std::abs(bin.mean_predicted - bin.observed_rate);
+  }
+  return total > 0 ? error / total : 0.0;
+}
+
+double conformal_quantile(std::vector<double> scores, double alpha) {
+  const auto n = static_cast<double>(scores.size());
+  const double rank = std::ceil((n + 1) * (1 - alpha));
+  if (scores.empty() || rank > n) return std::numeric_limits<double>::infinity();
+  std::sort(scores.begin(), scores.end());
+  return scores[static_cast<size_t>(std::max(1.0, rank)) - 1];
+}
+
+double ConformalCalibration::quantile_for(double predicted_age) const {
+  for (size_t i = 0; i < quantiles.size(); ++i) {
+    if (i >= band_upper.size() || predicted_age < band_upper[i]) return quantiles[i];
+  }
+  return pooled_quantile;
+}
+
+ConformalCalibration fit_conformal(const std::vector<double>& predicted, const std::vector<double>& scale,
+                                   const std::vector<double>& truth, double coverage, const ConformalOptions& options) {
+  FACEAGE_CHECK(predicted.size() == scale.size() && predicted.size() == truth.size(), ErrorCode::kInvalidArgument,
+                "fit_conformal: predicted, scale and truth differ in size");
+  FACEAGE_CHECK(coverage > 0 && coverage < 1, ErrorCode::kInvalidArgument,
+                "coverage must be in (0, 1), got " << coverage);
+  FACEAGE_CHECK(std::is_sorted(options.band_upper.begin(), options.band_upper.end()), ErrorCode::kInvalidArgument,
+                "conformal band edges must be increasing");
+  ConformalCalibration c;
+  c.coverage = coverage;
+  c.band_upper = options.band_upper;
+  const size_t bands = options.band_upper.size() + 1;
+  std::vector<std::vector<double>> band_scores(bands);
+  std::vector<double> all;
+  for (size_t i = 0; i < predicted.size(); ++i) {
+    const double score = std::abs(truth[i] - predicted[i]) / std::max(scale[i], 1e-6);
+    const auto band = static_cast<size_t>(
+        std::upper_bound(options.band_upper.begin(), options.band_upper.end(), predicted[i]) - options.band_upper.begin());
+    band_scores[band].push_back(score);
+    all.push_back(score);
+  }
+  c.pooled_quantile = conformal_quantile(all, 1 - coverage);
+  for (const auto& scores : band_scores) {
+    c.counts.push_back(static_cast<int>(scores.size()));
+    c.quantiles.push_back(static_cast<int>(scores.size()) >= options.min_band_count
+                              ? conformal_quantile(scores, 1 - coverage)
+                              : c.pooled_quantile);
+  }
+  return c;
+}
+
+nlohmann::json to_json(const ConformalCalibration& c) {
+  return {{"coverage", c.coverage}, {"band_upper", c.band_upper}, {"quantiles", c.quantiles},
+          {"counts", c.counts},     {"pooled_quantile", c.pooled_quantile}};
+}
+
+ConformalCalibration conformal_from_json(const nlohmann::json& json) {
+  ConformalCalibration c;
+  try {
+    c.coverage = json.at("coverage").get<double>();
+    c.band_upper = json.at("band_upper").get<std::vector<double>>();
+    c.quantiles = json.at("quantiles").get<std::vector<double>>();
+    c.counts = json.value("counts", std::vector<int>{});
+    c.pooled_quantile = json.at("pooled_quantile").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kModel, std::string("malformed conformal calibration: ") + e.what());
+  }
+  FACEAGE_CHECK(c.quantiles.size() == c.band_upper.size() + 1, ErrorCode::kModel,
+                "conformal calibration: " << c.quantiles.size() << " quantiles for " << c.band_upper.size() + 1
+                                          << " bands");
+  return c;
+}
+
+nlohmann::json to_json(const MinorCalibration& c) {
+  return {{"gate", c.gate}, {"platt_a", c.scaling.a}, {"platt_b", c.scaling.b}};
+}
+
+MinorCalibration minor_calibration_from_json(const nlohmann::json& json) {
+  MinorCalibration c;
+  try {
+    c.gate = json.at("gate").get<double>();
+    c.scaling.a = json.at("platt_a").get<double>();
+    c.scaling.b = json.at("platt_b").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kModel, std::string("malformed minor-probability calibration: ") + e.what());
+  }
+  return c;
+}
+
+const ConformalCalibration* find_conformal(const std::vector<ConformalCalibration>& stored, double coverage) {
+  for (const auto& c : stored) {
+    if (std::abs(c.coverage - coverage) < 1e-6) return &c;
+  }
+  return nullptr;
+}
+
+const MinorCalibration* find_minor_calibration(const std::vector<MinorCalibration>& stored, double gate) {
+  for (const auto& c : stored) {
+    if (std::abs(c.gate - gate) < 1e-6) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace faceage::models
