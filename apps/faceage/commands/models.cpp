@@ -1,5 +1,5 @@
 // `faceage models list | info BUNDLE | import --arch A --pretrained PATH [--imagenet-check IMAGE]
-//  | create --out B | ensemble A B... --out E | unpack E --out DIR`
+//  | create --out B | ensemble A B... --out E | unpack E --out DIR | calibrate (models_calibrate.cpp)`
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -118,6 +118,8 @@ void add_models_command(CLI::App& app, CliState& state) {
     for (const auto& path : models::unpack_ensemble(args->bundle_path, args->out)) std::cout << path << "\n";
     state.exit_code = 0;
   });
+
+  add_models_calibrate_command(cmd, state);
 }
 
 }  // namespace faceage::cli
