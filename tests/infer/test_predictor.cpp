@@ -301,7 +301,8 @@ TEST(Predictor, StoredCalibrationIsAppliedAndUnreliableFacesCanBeRefused) {
   ASSERT_TRUE(calibrated.ok()) << calibrated.error->message;
   const auto& face = calibrated.faces.at(0);
   EXPECT_TRUE(face.p_minor_calibrated);
-  EXPECT_NEAR(face.p_minor, models::PlattScaling{0.5, -0.25}.apply(raw_face.p_minor), 1e-6);
+  const models::PlattScaling stored{0.5, -0.25};
+  EXPECT_NEAR(face.p_minor, stored.apply(raw_face.p_minor), 1e-6);
   ASSERT_TRUE(face.conformal_interval);
   const double half = 1.25 * interval_scale_of(face.age_std, face.quality.score);
   EXPECT_NEAR(face.age_high - face.age, half, 1e-6);
