@@ -9,6 +9,7 @@
 #include <unistd.h>  // environ
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
