@@ -78,12 +78,12 @@ PY
 # --refuse-unreliable: an image whose faces are all below the quality threshold is an error record
 # (no_face naming the quality threshold, exit 1), not a number; --minor-gate moves the gate.
 set +e
-"$bin" -q predict --model "$work/test.fab" --format jsonl --unreliable-below 1 --refuse-unreliable "$fx/astronaut.png" > "$work/refused.jsonl"
+"$bin" -q predict --model "$work/test.fab" --format jsonl --unreliable-below 1.5 --refuse-unreliable "$fx/astronaut.png" > "$work/refused.jsonl"
 status=$?
 set -e
 [ "$status" = 1 ] || { echo "expected exit code 1 for a refused image, got $status"; exit 1; }
 grep -q '"error_code":"no_face"' "$work/refused.jsonl" && grep -q 'quality below the threshold' "$work/refused.jsonl" || { cat "$work/refused.jsonl"; exit 1; }
-"$bin" -q predict --model "$work/test.fab" --format jsonl --minor-gate 13 --unreliable-below 1 "$fx/astronaut.png" > "$work/gate13.jsonl"
+"$bin" -q predict --model "$work/test.fab" --format jsonl --minor-gate 13 --unreliable-below 1.5 "$fx/astronaut.png" > "$work/gate13.jsonl"
 grep -q '"minor_gate":13.0' "$work/gate13.jsonl" && grep -q '"unreliable":true' "$work/gate13.jsonl" \
   || { cat "$work/gate13.jsonl"; exit 1; }
 

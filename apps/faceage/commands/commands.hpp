@@ -45,8 +45,8 @@ inline void add_answer_flags(CLI::App* cmd, AnswerFlags& flags) {
   cmd->add_option("--minor-gate", flags.minor_gate, "age gate of p_minor = P(age < gate)")->capture_default_str();
   cmd->add_option("--coverage", flags.coverage, "interval coverage (conformal when the model stores a calibration for it)")
       ->check(CLI::Range(0.01, 0.999))->capture_default_str();
-  cmd->add_option("--unreliable-below", flags.unreliable_below, "quality score below which a face is flagged unreliable")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--unreliable-below", flags.unreliable_below, "quality score below which a face is flagged unreliable (above 1: every face, for checks)")
+      ->check(CLI::Range(0.0, 2.0))->capture_default_str();
   cmd->add_flag("--refuse-unreliable", flags.refuse_unreliable,
                 "drop unreliable faces; an image left with none is an error record (no_face)");
 }
