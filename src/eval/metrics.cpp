@@ -39,6 +39,58 @@ double ratio(std::int64_t num, std::int64_t den) {
   return den > 0 ? static_cast<double>(num) / static_cast<double>(den) : kNaN;
 }
 
+// One reliability bin: how many, how many right (or positive), summed confidence.
+struct BinAcc {
+  std::int64_t n = 0, correct = 0;
+  double conf_sum = 0;
+  void add(double confidence, bool right) {
+    ++n;
+    conf_sum += confidence;
+    correct += right ? 1 : 0;
+  }
+};
+using BinAccs = std::array<BinAcc, kNumCalibrationBins>;
+
+BinAcc& bin_of(BinAccs& bins, double confidence) {
+  const int bin = std::clamp(static_cast<int>(confidence * kNumCalibrationBins), 0, kNumCalibrationBins - 1);
+  return bins[static_cast<size_t>(bin)];  // confidence 1.0 goes in the last bin
+}
+
+// Fills `out` from the sums; returns the ECE (NaN when empty) and sets `count`.
+double finish_bins(const BinAccs& bins, std::array<CalibrationBin, kNumCalibrationBins>& out, std::int64_t& count) {
+  double ece = 0;
+  count = 0;
+  for (int b = 0; b < kNumCalibrationBins; ++b) {
+    const BinAcc& acc = bins[static_cast<size_t>(b)];
+    CalibrationBin& bin = out[static_cast<size_t>(b)];
+    bin.lo = static_cast<double>(b) / kNumCalibrationBins;
+    bin.hi = static_cast<double>(b + 1) / kNumCalibrationBins;
+    bin.count = acc.n;
+    if (acc.n > 0) {
+      bin.mean_confidence = acc.conf_sum / static_cast<double>(acc.n);
+      bin.accuracy = ratio(acc.correct, acc.n);
+      ece += static_cast<double>(acc.n) * std::abs(bin.accuracy - bin.mean_confidence);
+    }
+    count += acc.n;
+  }
+  return count > 0 ? ece / static_cast<double>(count) : kNaN;
+}
+
+void count_gate(GateMetrics& gate, bool minor, bool called_minor) {
+  if (minor) {
+    ++gate.minors;
+    gate.false_adult += called_minor ? 0 : 1;
+  } else {
+    ++gate.adults;
+    gate.false_minor += called_minor ? 1 : 0;
+  }
+}
+
+void finish_gate(GateMetrics& gate) {
+  gate.false_adult_rate = ratio(gate.false_adult, gate.minors);
+  gate.false_minor_rate = ratio(gate.false_minor, gate.adults);
+}
+
 // 0 female, 1 male, -1 unknown.
 int gender_index(const std::string& g) {
   if (g == "female") return 0;
@@ -133,11 +185,8 @@ EvalMetrics compute_metrics(const std::vector<EvalRecord>& records) {
 
   std::vector<double> auc_scores;
   std::vector<int> auc_labels;
-  struct BinAcc {
-    std::int64_t n = 0, correct = 0;
-    double conf_sum = 0;
-  };
-  std::array<BinAcc, kNumCalibrationBins> bins{};
+  BinAccs bins{}, minor_bins{};
+  Acc flagged, unflagged;
 
   for (const EvalRecord& r : records) {
     const int true_gender = gender_index(r.true_gender);
@@ -158,13 +207,15 @@ EvalMetrics compute_metrics(const std::vector<EvalRecord>& records) {
       const bool has_race = r.race >= 0 && r.race < kNumRaces;
       if (has_race) race_acc[static_cast<size_t>(r.race)].add(err);
       if (true_gender >= 0 && has_race) cell_acc[{true_band, true_gender, r.race}].add(err);
-      if (r.true_age < kAdultAge) {
-        ++m.gate.minors;
-        m.gate.false_adult += r.pred_age >= kAdultAge ? 1 : 0;
-      } else {
-        ++m.gate.adults;
-        m.gate.false_minor += r.pred_age < kAdultAge ? 1 : 0;
-      }
+      count_gate(m.gate, r.true_age < kAdultAge, r.pred_age < kAdultAge);
+      if (r.unreliable >= 0) (r.unreliable ? flagged : unflagged).add(err);
+    }
+
+    if (has_true_age && std::isfinite(r.p_minor)) {
+      const double p = std::clamp(r.p_minor, 0.0, 1.0);
+      const bool minor = r.true_age < kAdultAge;
+      bin_of(minor_bins, p).add(p, minor);
+      for (size_t t = 0; t < kMinorThresholds.size(); ++t) count_gate(m.minor.at_threshold[t], minor, p >= kMinorThresholds[t]);
     }
 
     if (has_true_age && std::isfinite(r.age_low) && std::isfinite(r.age_high)) {
@@ -187,12 +238,7 @@ EvalMetrics compute_metrics(const std::vector<EvalRecord>& records) {
       auc_labels.push_back(true_gender == 0 ? 1 : 0);
       const bool says_female = pred_gender >= 0 ? pred_gender == 0 : p >= 0.5;
       const double confidence = says_female ? p : 1.0 - p;
-      int bin = static_cast<int>(confidence * kNumCalibrationBins);
-      bin = std::clamp(bin, 0, kNumCalibrationBins - 1);  // confidence 1.0 goes in the last bin
-      BinAcc& b = bins[static_cast<size_t>(bin)];
-      ++b.n;
-      b.conf_sum += confidence;
-      b.correct += (says_female == (true_gender == 0)) ? 1 : 0;
+      bin_of(bins, confidence).add(confidence, says_female == (true_gender == 0));
     }
   }
 
@@ -233,8 +279,11 @@ EvalMetrics compute_metrics(const std::vector<EvalRecord>& records) {
     m.cells.push_back(std::move(c));
   }
 
-  m.gate.false_adult_rate = ratio(m.gate.false_adult, m.gate.minors);
-  m.gate.false_minor_rate = ratio(m.gate.false_minor, m.gate.adults);
+  finish_gate(m.gate);
+  for (auto& gate : m.minor.at_threshold) finish_gate(gate);
+  m.minor.ece = finish_bins(minor_bins, m.minor.bins, m.minor.count);
+  m.flagged = flagged.stats("unreliable");
+  m.unflagged = unflagged.stats("reliable");
 
   auto finish_interval = [](const IntervalAcc& acc) {
     IntervalMetrics im;
@@ -254,23 +303,33 @@ EvalMetrics compute_metrics(const std::vector<EvalRecord>& records) {
   g.auc_female = std::count(auc_labels.begin(), auc_labels.end(), 1);
   g.auc_male = g.auc_count - g.auc_female;
   g.auc = roc_auc(auc_scores, auc_labels);
-  double ece = 0;
-  for (int b = 0; b < kNumCalibrationBins; ++b) {
-    const BinAcc& acc = bins[static_cast<size_t>(b)];
-    CalibrationBin& out = g.bins[static_cast<size_t>(b)];
-    out.lo = static_cast<double>(b) / kNumCalibrationBins;
-    out.hi = static_cast<double>(b + 1) / kNumCalibrationBins;
-    out.count = acc.n;
-    if (acc.n > 0) {
-      out.mean_confidence = acc.conf_sum / static_cast<double>(acc.n);
-      out.accuracy = ratio(acc.correct, acc.n);
-      ece += static_cast<double>(acc.n) * std::abs(out.accuracy - out.mean_confidence);
-    }
-    g.ece_count += acc.n;
-  }
-  if (g.ece_count > 0) g.ece = ece / static_cast<double>(g.ece_count);
+  g.ece = finish_bins(bins, g.bins, g.ece_count);
   return m;
 }
+
+namespace {
+nlohmann::json bins_json(const std::array<CalibrationBin, kNumCalibrationBins>& bins) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : bins) {
+    out.push_back({{"lo", b.lo},
+                   {"hi", b.hi},
+                   {"count", b.count},
+                   {"mean_confidence", num(b.mean_confidence)},
+                   {"accuracy", num(b.accuracy)}});
+  }
+  return out;
+}
+
+nlohmann::json gate_json(const GateMetrics& gate, double threshold_age) {
+  return {{"threshold", threshold_age},
+          {"minors", gate.minors},
+          {"adults", gate.adults},
+          {"false_adult", gate.false_adult},
+          {"false_minor", gate.false_minor},
+          {"false_adult_rate", num(gate.false_adult_rate)},
+          {"false_minor_rate", num(gate.false_minor_rate)}};
+}
+}  // namespace
 
 nlohmann::json to_json(const EvalMetrics& m) {
   nlohmann::json j;
@@ -291,24 +350,11 @@ nlohmann::json to_json(const EvalMetrics& m) {
                           {"mae", num(c.mae)},
                           {"bias", num(c.bias)}});
   }
-  j["gate"] = {{"threshold", kAdultAge},
-               {"minors", m.gate.minors},
-               {"adults", m.gate.adults},
-               {"false_adult", m.gate.false_adult},
-               {"false_minor", m.gate.false_minor},
-               {"false_adult_rate", num(m.gate.false_adult_rate)},
-               {"false_minor_rate", num(m.gate.false_minor_rate)}};
+  j["gate"] = gate_json(m.gate, kAdultAge);
   nlohmann::json labels = nlohmann::json::array();
   for (int b = 0; b < kNumAgeBands; ++b) labels.push_back(age_band_label(b));
   j["confusion"] = {{"labels", labels}, {"rows_true_cols_pred", m.confusion}};
-  nlohmann::json bins = nlohmann::json::array();
-  for (const auto& b : m.gender.bins) {
-    bins.push_back({{"lo", b.lo},
-                    {"hi", b.hi},
-                    {"count", b.count},
-                    {"mean_confidence", num(b.mean_confidence)},
-                    {"accuracy", num(b.accuracy)}});
-  }
+  const nlohmann::json bins = bins_json(m.gender.bins);
   j["gender"] = {{"count", m.gender.count},         {"correct", m.gender.correct},
                  {"accuracy", num(m.gender.accuracy)}, {"auc_count", m.gender.auc_count},
                  {"auc_female", m.gender.auc_female}, {"auc_male", m.gender.auc_male},
@@ -321,6 +367,16 @@ nlohmann::json to_json(const EvalMetrics& m) {
     ib["band"] = age_band_label(b);
     j["interval_by_band"].push_back(ib);
   }
+  // p_minor: calibration_bins' mean_confidence is the mean p_minor, accuracy the observed minor rate.
+  nlohmann::json thresholds = nlohmann::json::array();
+  for (size_t t = 0; t < kMinorThresholds.size(); ++t) {
+    auto gate = gate_json(m.minor.at_threshold[t], kAdultAge);
+    gate["p_minor_threshold"] = kMinorThresholds[t];
+    thresholds.push_back(gate);
+  }
+  j["p_minor"] = {{"count", m.minor.count}, {"ece", num(m.minor.ece)}, {"calibration_bins", bins_json(m.minor.bins)},
+                  {"gate_at_threshold", thresholds}};
+  j["quality_flag"] = {{"unreliable", group_json(m.flagged)}, {"reliable", group_json(m.unflagged)}};
   return j;
 }
 

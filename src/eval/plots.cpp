@@ -383,31 +383,32 @@ void plot_training_curves(const TrainingLog& log, const std::string& png, const 
   fig.finish();
 }
 
-void plot_reliability(const EvalMetrics& m, const std::string& png, const PlotOptions& options) {
-  const GenderMetrics& g = m.gender;
-  FACEAGE_CHECK(g.ece_count > 0, ErrorCode::kInvalidArgument,
-                "plot_reliability: no records with a true gender and a gender probability");
+namespace {
+// A reliability diagram: per bin, a bar at the observed rate and a tick at the mean predicted
+// probability (they meet when calibrated); the x axis starts at 0.5 when the low bins are empty
+// (a predicted class's confidence is never below one half).
+struct ReliabilityLabels {
+  std::string title, xlabel, ylabel, bar, tick;
+};
+void draw_reliability(const std::array<CalibrationBin, kNumCalibrationBins>& bins, const ReliabilityLabels& labels,
+                      const std::string& png, const PlotOptions& options) {
   bool low_bins = false;
-  for (int i = 0; i < kNumCalibrationBins / 2; ++i) low_bins = low_bins || g.bins[static_cast<size_t>(i)].count > 0;
+  for (int i = 0; i < kNumCalibrationBins / 2; ++i) low_bins = low_bins || bins[static_cast<size_t>(i)].count > 0;
   const double xmin = low_bins ? 0.0 : 0.5;
 
   Figure fig(png, options.width, options.height);
   plstream& p = fig.pls();
   Axes a;
   a.xmin = xmin, a.xmax = 1.0, a.ymin = 0.0, a.ymax = 1.25;  // room above 1 for the legend
-  a.xlabel = "Confidence of the predicted gender";
-  a.ylabel = "Fraction correct";
-  std::string title = "Gender calibration   ECE " + fmt("%.3f", g.ece);
-  if (std::isfinite(g.accuracy)) title += ", accuracy " + fmt("%.1f%%", 100 * g.accuracy);
-  if (std::isfinite(g.auc)) title += ", AUC " + fmt("%.3f", g.auc);
-  a.title = title;
+  a.xlabel = labels.xlabel;
+  a.ylabel = labels.ylabel;
+  a.title = labels.title;
   a.title_scale = 1.2;
   fig.axes(0.1, 0.96, 0.1, 0.92, a);
 
   const double bw = 1.0 / kNumCalibrationBins;
-  for (const CalibrationBin& b : g.bins) {
+  for (const CalibrationBin& b : bins) {
     if (b.count == 0 || b.hi <= xmin + 1e-9) continue;
-    // Bar: fraction correct; orange tick: the bin's mean confidence (calibrated when they meet).
     p.col0(kBlue);
     fig.rect(b.lo + bw * 0.06, 0, b.hi - bw * 0.06, b.accuracy);
     fig.polyline({b.lo + bw * 0.06, b.hi - bw * 0.06}, {b.mean_confidence, b.mean_confidence}, kOrange, 4.0);
@@ -418,10 +419,29 @@ void plot_reliability(const EvalMetrics& m, const std::string& png, const PlotOp
   }
   p.schr(0, 1.0);
   fig.polyline({xmin, 1.0}, {xmin, 1.0}, kText, 1.5, 2);
-  fig.legend({{kBlue, "fraction correct"},
-              {kOrange, "mean confidence in the bin", true},
-              {kText, "perfect calibration", true}});
+  fig.legend({{kBlue, labels.bar}, {kOrange, labels.tick, true}, {kText, "perfect calibration", true}});
   fig.finish();
+}
+}  // namespace
+
+void plot_reliability(const EvalMetrics& m, const std::string& png, const PlotOptions& options) {
+  const GenderMetrics& g = m.gender;
+  FACEAGE_CHECK(g.ece_count > 0, ErrorCode::kInvalidArgument,
+                "plot_reliability: no records with a true gender and a gender probability");
+  std::string title = "Gender calibration   ECE " + fmt("%.3f", g.ece);
+  if (std::isfinite(g.accuracy)) title += ", accuracy " + fmt("%.1f%%", 100 * g.accuracy);
+  if (std::isfinite(g.auc)) title += ", AUC " + fmt("%.3f", g.auc);
+  draw_reliability(g.bins, {title, "Confidence of the predicted gender", "Fraction correct", "fraction correct",
+                            "mean confidence in the bin"},
+                   png, options);
+}
+
+void plot_minor_reliability(const EvalMetrics& m, const std::string& png, const PlotOptions& options) {
+  FACEAGE_CHECK(m.minor.count > 0, ErrorCode::kInvalidArgument,
+                "plot_minor_reliability: no records with a true age and a p_minor");
+  draw_reliability(m.minor.bins, {"P(age < 18) calibration   ECE " + fmt("%.3f", m.minor.ece), "Predicted P(age < 18)",
+                                  "Fraction under 18", "fraction under 18", "mean p_minor in the bin"},
+                   png, options);
 }
 
 }  // namespace faceage::eval

@@ -83,7 +83,7 @@ void ColumnMap::set(const std::string& assignment) {
   std::pair<const char*, std::string*> keys[] = {
       {"file", &file}, {"face", &face}, {"w", &w}, {"h", &h}, {"age", &age}, {"age_low", &age_low},
       {"age_high", &age_high}, {"gender", &gender}, {"gender_prob", &gender_prob}, {"female_prob", &female_prob},
-      {"error", &error}};
+      {"p_minor", &p_minor}, {"unreliable", &unreliable}, {"error", &error}};
   std::vector<std::string> names;
   for (auto& [name, target] : keys) {
     if (key == name) {
@@ -121,6 +121,7 @@ PredictionsTable parse_predictions_csv(const std::string& text, const ColumnMap&
   const int c_low = find(columns.age_low), c_high = find(columns.age_high);
   const int c_gender = find(columns.gender), c_gprob = find(columns.gender_prob);
   const int c_fprob = find(columns.female_prob), c_error = find(columns.error);
+  const int c_minor = find(columns.p_minor), c_unreliable = find(columns.unreliable);
 
   for (std::size_t r = 0; r < csv.rows.size(); ++r) {
     const std::vector<std::string>& fields = csv.rows[r];
@@ -146,6 +147,12 @@ PredictionsTable parse_predictions_csv(const std::string& text, const ColumnMap&
     number(c_h, "h", h);
     number(c_gprob, "gender_prob", gprob);
     number(c_fprob, "female_prob", row.female_prob);
+    number(c_minor, "p_minor", row.p_minor);
+    if (c_unreliable >= 0) {
+      const std::string flag = trim(get(c_unreliable));
+      if (flag == "1" || flag == "true") row.unreliable = 1;
+      if (flag == "0" || flag == "false") row.unreliable = 0;
+    }
     if (std::isfinite(face)) row.face = static_cast<int>(face);
     if (std::isfinite(w) && std::isfinite(h)) row.box_area = w * h;
     row.gender = normalise_gender(get(c_gender));
@@ -267,6 +274,8 @@ MatchReport match_predictions(const std::vector<FilePrediction>& predictions, co
     r.age_high = p->chosen.age_high;
     r.pred_gender = p->chosen.gender;
     r.female_prob = p->chosen.female_prob;
+    r.p_minor = p->chosen.p_minor;
+    r.unreliable = p->chosen.unreliable;
     report.records.push_back(std::move(r));
   }
   return report;

@@ -136,6 +136,11 @@ ReportResult write_report(const EvalMetrics& m, const std::vector<EvalRecord>& r
             "model follows the diagonal.",
             [&](const std::string& p) { plot_reliability(m, p, options.plot); });
   }
+  if (m.minor.count > 0) {
+    attempt("minor_reliability.png", "P(age < 18) calibration",
+            "Reliability diagram of p_minor: for each bin of predicted probability, the fraction truly under 18.",
+            [&](const std::string& p) { plot_minor_reliability(m, p, options.plot); });
+  }
   WorstGridResult worst;
   if (options.worst_count > 0 && m.age.count > 0) {
     try {
@@ -209,7 +214,22 @@ ReportResult write_report(const EvalMetrics& m, const std::vector<EvalRecord>& r
     << "<tr><td>gender ECE (10 bins)</td><td>" << cell(m.gender.ece, "%.4f") << "</td><td>" << m.gender.ece_count
     << "</td></tr>"
     << "<tr><td>interval coverage / mean width</td><td>" << pct(m.interval.coverage) << " / "
-    << cell(m.interval.mean_width) << "</td><td>" << m.interval.count << "</td></tr></table>";
+    << cell(m.interval.mean_width) << "</td><td>" << m.interval.count << "</td></tr>";
+  if (m.minor.count > 0) {
+    h << "<tr><td>p_minor ECE (10 bins)</td><td>" << cell(m.minor.ece, "%.4f") << "</td><td>" << m.minor.count
+      << "</td></tr>";
+    for (size_t t = 0; t < kMinorThresholds.size(); ++t) {
+      const GateMetrics& gate = m.minor.at_threshold[t];
+      h << "<tr><td>p_minor &ge; " << cell(kMinorThresholds[t], "%.1f") << ": false adult / false minor</td><td>"
+        << pct(gate.false_adult_rate) << " / " << pct(gate.false_minor_rate) << "</td><td>" << gate.minors
+        << " minors, " << gate.adults << " adults</td></tr>";
+    }
+  }
+  if (m.flagged.count + m.unflagged.count > 0) {
+    h << "<tr><td>MAE unreliable / reliable faces</td><td>" << cell(m.flagged.mae) << " / " << cell(m.unflagged.mae)
+      << "</td><td>" << m.flagged.count << " / " << m.unflagged.count << "</td></tr>";
+  }
+  h << "</table>";
 
   for (const Plot& p : plots) {
     h << "<h2>" << html_escape(p.title) << "</h2><figure><img src=\"" << p.file << "\" alt=\"" << html_escape(p.title)

@@ -49,6 +49,9 @@ void RecordWriter::write(const ImagePrediction& prediction) {
         std::snprintf(line, sizeof(line), "%s %.0f%%  ", face.gender.c_str(), 100 * *face.gender_prob);
         out() << line;
       }
+      std::snprintf(line, sizeof(line), "P(<%g) %.2f  quality %.2f%s  ", face.minor_gate, face.p_minor,
+                    face.quality.score, face.unreliable ? " (unreliable)" : "");
+      out() << line;
       std::snprintf(line, sizeof(line), "box %.0f,%.0f %.0fx%.0f%s\n", face.box.x, face.box.y, face.box.width,
                     face.box.height, face.face_source == "crop_fallback" ? "  (no face found: the whole crop used as the face)" : "");
       out() << line;

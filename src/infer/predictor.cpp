@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <thread>
 
 #include <opencv2/imgproc.hpp>
@@ -104,7 +105,8 @@ ImagePrediction guarded(const std::string& source, Work&& work) {
 // The located (not yet answered) record of one image from its face-pipeline records, largest
 // face first (ties keep the pipeline's left-to-right order); crops appended in face order.
 ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source,
-                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops) {
+                                   std::vector<face::FaceRecord>&& records, std::vector<cv::Mat>& crops,
+                                   const face::FaceQualityOptions& quality_options) {
   std::stable_sort(records.begin(), records.end(), [](const face::FaceRecord& a, const face::FaceRecord& b) {
     return a.box.area() > b.box.area();
   });
@@ -120,6 +122,12 @@ ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source
     face.has_landmarks = record.has_landmarks;
     face.detector_score = record.score;
     face.face_source = record.source;
+    // A whole-image crop has no detector verdict; its score says nothing about the face.
+    const bool detected = record.source != "whole_image";
+    face.quality = face::assess_face_quality(
+        record.aligned, std::min(record.box.width, record.box.height),
+        record.has_landmarks ? std::optional<std::array<cv::Point2f, 5>>(record.landmarks) : std::nullopt,
+        detected ? std::optional<double>(record.score) : std::nullopt, quality_options);
     prediction.faces.push_back(face);
     crops.push_back(std::move(record.aligned));
   }
@@ -127,6 +135,41 @@ ImagePrediction located_prediction(const cv::Mat& rgb, const std::string& source
 }
 
 }  // namespace
+
+double interval_scale_of(double age_std, double quality_score) {
+  const double quality = std::clamp(quality_score, 0.0, 1.0);
+  return std::max(0.5, age_std) * (1.0 + kQualityWidening * (1.0 - quality));
+}
+
+void finish_face(FacePrediction& face, const CropAnswer& answer, const std::vector<std::string>& genders,
+                 const PredictorOptions& options, const models::ConformalCalibration* conformal,
+                 const models::MinorCalibration* minor) {
+  face.age = answer.age;
+  face.age_low = answer.age_low;
+  face.age_high = answer.age_high;
+  face.age_std = answer.age_std;
+  face.minor_gate = options.minor_gate;
+  face.p_minor = minor ? minor->scaling.apply(answer.p_minor) : answer.p_minor;
+  face.p_minor_calibrated = minor != nullptr;
+  face.raw_p_minor_at = answer.p_minor_at;
+  face.unreliable = face.quality.score < options.unreliable_below;
+  face.conformal_interval = false;
+  if (conformal) {
+    const double quantile = conformal->quantile_for(answer.age);
+    // An infinite quantile (too few calibration faces for the coverage) keeps the model's interval.
+    if (std::isfinite(quantile)) {
+      const double half = quantile * interval_scale_of(answer.age_std, face.quality.score);
+      face.age_low = std::max(0.0, answer.age - half);
+      face.age_high = answer.age + half;
+      face.conformal_interval = true;
+    }
+  }
+  face.female_prob = answer.female_prob;
+  if (!answer.female_prob) return;
+  const bool female = *answer.female_prob >= 0.5;
+  face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
+  face.gender_prob = female ? *answer.female_prob : 1.0 - *answer.female_prob;
+}
 
 struct Predictor::Impl {
   PredictorOptions options;
@@ -183,7 +226,16 @@ struct Predictor::Impl {
           answer.age_low = decoded.low;
           answer.age_high = decoded.high;
           answer.age_std = decoded.std;
+          auto minor_below = [&](double gate) {
+            return distribution ? models::minor_probability(probs[i].data_ptr<float>(),
+                                                            static_cast<int>(model_options.age_bins()),
+                                                            model_options.min_age, gate)
+                                : models::minor_probability_normal(decoded.age, decoded.std, gate);
+          };
           auto& total = answers[start + i];
+          total.p_minor += minor_below(options.minor_gate);
+          total.p_minor_at.resize(options.raw_gates.size());
+          for (std::size_t g = 0; g < options.raw_gates.size(); ++g) total.p_minor_at[g] += minor_below(options.raw_gates[g]);
           total.age += answer.age;
           total.age_low += answer.age_low;
           total.age_high += answer.age_high;
@@ -201,26 +253,32 @@ struct Predictor::Impl {
       answer.age_low /= count;
       answer.age_high /= count;
       answer.age_std /= count;
+      answer.p_minor /= count;
+      for (auto& p : answer.p_minor_at) p /= count;
       if (answer.female_prob) *answer.female_prob /= gender_members;
     }
     return answers;
   }
 
-  // Writes model answers into the faces (answers[i] for face i).
+  // Writes model answers into the faces (answers[i] for face i); with refuse_unreliable, drops
+  // unreliable faces (keeping the others' indices) and fails an image left with none.
   void apply_answers(ImagePrediction& prediction, const CropAnswer* answers) const {
-    const auto& genders = bundles.front().labels.genders;
+    const auto* conformal = models::find_conformal(info.conformal, options.coverage);
+    const auto* minor = models::find_minor_calibration(info.minor, options.minor_gate);
     for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
-      auto& face = prediction.faces[i];
-      const auto& answer = answers[i];
-      face.age = answer.age;
-      face.age_low = answer.age_low;
-      face.age_high = answer.age_high;
-      face.age_std = answer.age_std;
-      face.female_prob = answer.female_prob;
-      if (!answer.female_prob) continue;
-      const bool female = *answer.female_prob >= 0.5;
-      face.gender = genders.size() == 2 ? genders[female ? 1 : 0] : (female ? "female" : "male");
-      face.gender_prob = female ? *answer.female_prob : 1.0 - *answer.female_prob;
+      finish_face(prediction.faces[i], answers[i], bundles.front().labels.genders, options, conformal, minor);
+    }
+    if (!options.refuse_unreliable || prediction.faces.empty()) return;
+    const auto found = prediction.faces.size();
+    auto& faces = prediction.faces;
+    faces.erase(std::remove_if(faces.begin(), faces.end(), [](const FacePrediction& f) { return f.unreliable; }),
+                faces.end());
+    if (faces.empty()) {
+      std::ostringstream message;
+      message << prediction.source << ": " << found << (found == 1 ? " face" : " faces")
+              << " found, none fit to judge: quality below the threshold " << options.unreliable_below
+              << " (unreliable)";
+      prediction.error = PredictionError{ErrorCode::kNoFace, message.str()};
     }
   }
 };
@@ -229,6 +287,9 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
   impl_->options = options;
   impl_->context = context;
   FACEAGE_CHECK(options.batch_size > 0, ErrorCode::kInvalidArgument, "batch size must be > 0, got " << options.batch_size);
+  FACEAGE_CHECK(options.coverage > 0 && options.coverage < 1, ErrorCode::kInvalidArgument,
+                "coverage must be in (0, 1), got " << options.coverage);
+  FACEAGE_CHECK(options.minor_gate > 0, ErrorCode::kInvalidArgument, "minor gate must be > 0, got " << options.minor_gate);
   impl_->device = models::parse_device(context.device);
   auto paths = options.model_paths;
   if (paths.empty()) paths.push_back(default_model_path());
@@ -242,6 +303,12 @@ Predictor::Predictor(const PredictorOptions& options, const Context& context) : 
       // BN folded into convolutions + channels-last: same outputs, several times faster on CPU.
       models::optimize_for_inference(bundle.model, precision);
       impl_->bundles.push_back(std::move(bundle));
+    }
+    // Calibration lives in the model file's own bundle.json labels (plain bundle or ensemble).
+    if (paths.size() == 1 && file.info.contains("labels")) {
+      const auto labels = models::label_spec_from_json(file.info["labels"]);
+      impl_->info.conformal = labels.conformal;
+      impl_->info.minor = labels.minor;
     }
     impl_->info.paths.push_back(path);
     impl_->info.licences.push_back(models::licence_note(file.info));
@@ -285,7 +352,7 @@ const PredictorOptions& Predictor::options() const { return impl_->options; }
 
 ImagePrediction Predictor::locate_faces(const cv::Mat& rgb, const std::string& source, std::vector<cv::Mat>& crops) {
   return guarded(source, [&] {
-    return located_prediction(rgb, source, impl_->pipelines->process(rgb, source), crops);
+    return located_prediction(rgb, source, impl_->pipelines->process(rgb, source), crops, impl_->options.quality);
   });
 }
 

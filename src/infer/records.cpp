@@ -51,6 +51,12 @@ nlohmann::json to_json(const ImagePrediction& prediction) {
                        {"gender", face.gender.empty() ? nlohmann::json(nullptr) : nlohmann::json(face.gender)},
                        {"gender_prob", rounded_or_null(face.gender_prob, 4)},
                        {"female_prob", rounded_or_null(face.female_prob, 4)},
+                       {"p_minor", round_to(face.p_minor, 4)},
+                       {"minor_gate", face.minor_gate},
+                       {"p_minor_calibrated", face.p_minor_calibrated},
+                       {"interval", face.conformal_interval ? "conformal" : "model"},
+                       {"quality", face::to_json(face.quality)},
+                       {"unreliable", face.unreliable},
                        {"detector_score", round_to(face.detector_score, 4)},
                        {"face_source", face.face_source},
                        {"landmarks", landmarks},
@@ -61,21 +67,26 @@ nlohmann::json to_json(const ImagePrediction& prediction) {
 
 const std::vector<std::string>& prediction_csv_header() {
   static const std::vector<std::string> kHeader{"file", "face", "x", "y", "w", "h", "age",
-                                                "age_low", "age_high", "gender", "gender_prob", "error"};
+                                                "age_low", "age_high", "gender", "gender_prob",
+                                                "p_minor", "quality", "unreliable", "error"};
   return kHeader;
 }
 
 std::vector<std::vector<std::string>> to_csv_rows(const ImagePrediction& prediction) {
   std::vector<std::vector<std::string>> rows;
   if (!prediction.ok()) {
-    rows.push_back({prediction.source, "", "", "", "", "", "", "", "", "", "", prediction.error->message});
+    std::vector<std::string> row(prediction_csv_header().size());
+    row.front() = prediction.source;
+    row.back() = prediction.error->message;
+    rows.push_back(std::move(row));
     return rows;
   }
   for (const auto& face : prediction.faces) {
     rows.push_back({prediction.source, std::to_string(face.face), fixed(face.box.x, 1), fixed(face.box.y, 1),
                     fixed(face.box.width, 1), fixed(face.box.height, 1), fixed(face.age, 2), fixed(face.age_low, 2),
                     fixed(face.age_high, 2), face.gender,
-                    face.gender_prob ? fixed(*face.gender_prob, 4) : std::string(), ""});
+                    face.gender_prob ? fixed(*face.gender_prob, 4) : std::string(), fixed(face.p_minor, 4),
+                    fixed(face.quality.score, 3), face.unreliable ? "1" : "0", ""});
   }
   return rows;
 }
@@ -95,9 +106,10 @@ cv::Mat annotate(const cv::Mat& rgb, const ImagePrediction& prediction) {
     if (face.has_landmarks) {
       for (const auto& point : face.landmarks) cv::circle(bgr, point, thickness + 1, colour, cv::FILLED, cv::LINE_AA);
     }
-    char text[96];
-    std::snprintf(text, sizeof(text), "%.0f (%.0f-%.0f)%s%s", face.age, face.age_low, face.age_high,
-                  face.gender.empty() ? "" : ", ", face.gender.c_str());
+    char text[160];
+    std::snprintf(text, sizeof(text), "%.0f (%.0f-%.0f)%s%s, P(<%g)=%.2f%s", face.age, face.age_low, face.age_high,
+                  face.gender.empty() ? "" : ", ", face.gender.c_str(), face.minor_gate, face.p_minor,
+                  face.unreliable ? " ?" : "");
     int baseline = 0;
     const double font_scale = 0.6 * scale;
     cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, thickness, &baseline);

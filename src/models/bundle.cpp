@@ -8,6 +8,7 @@
 //   bundle.json        format "faceage-ensemble", test_time_flip, metadata, members [{record, info, sha256}]
 //   members/<i>        a member bundle file, byte for byte
 #include "faceage/models/bundle.hpp"
+#include "faceage/models/calibrated_ensemble.hpp"
 
 #include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
@@ -401,7 +402,9 @@ Bundle load_bundle(const std::string& path, const std::string& device) {
   return load_bundle_from(*file.reader, file.info, path, device);
 }
 
-void save_ensemble(const std::vector<std::string>& member_paths, const std::string& path, const EnsembleOptions& options) {
+namespace {
+void write_ensemble(const std::vector<std::string>& member_paths, const std::string& path, const EnsembleOptions& options,
+                    const LabelSpec* labels) {
   FACEAGE_CHECK(member_paths.size() >= 2, ErrorCode::kInvalidArgument,
                 "an ensemble needs at least two bundles, got " << member_paths.size());
   std::vector<std::string> member_bytes;
@@ -421,17 +424,28 @@ void save_ensemble(const std::vector<std::string>& member_paths, const std::stri
                        {"sha256", sha256_hex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())},
                        {"info", std::move(info)}});
   }
-  const nlohmann::json info = {{"format", kEnsembleFormat},
-                               {"format_version", kFormatVersion},
-                               {"test_time_flip", options.test_time_flip},
-                               {"metadata", options.metadata},
-                               {"members", members}};
+  nlohmann::json info = {{"format", kEnsembleFormat},
+                         {"format_version", kFormatVersion},
+                         {"test_time_flip", options.test_time_flip},
+                         {"metadata", options.metadata},
+                         {"members", members}};
+  if (labels) info["labels"] = to_json(*labels);
   const std::string info_text = info.dump(2);
   std::vector<ZipRecord> records{{kInfoRecord, info_text.data(), info_text.size()}};
   for (size_t i = 0; i < member_bytes.size(); ++i) {
     records.push_back({members[i]["record"].get<std::string>(), member_bytes[i].data(), member_bytes[i].size()});
   }
   write_zip_atomic(path, records);
+}
+}  // namespace
+
+void save_ensemble(const std::vector<std::string>& member_paths, const std::string& path, const EnsembleOptions& options) {
+  write_ensemble(member_paths, path, options, nullptr);
+}
+
+void save_calibrated_ensemble(const std::vector<std::string>& member_paths, const std::string& path,
+                              const EnsembleOptions& options, const LabelSpec& labels) {
+  write_ensemble(member_paths, path, options, &labels);
 }
 
 namespace {

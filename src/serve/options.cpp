@@ -14,7 +14,7 @@ const std::vector<std::string>& known_keys() {
       "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "max_batch_size", "max_wait_ms",
       "max_body_mb", "max_pixels", "max_images_per_request", "read_timeout_s", "write_timeout_s",
       "keep_alive_timeout_s", "auth_token", "auth_token_env", "access_log", "all_faces", "flip_average", "precision",
-      "detector", "annotate_quality"};
+      "detector", "annotate_quality", "minor_gate", "coverage", "unreliable_below", "refuse_unreliable"};
   return keys;
 }
 }  // namespace
@@ -61,6 +61,10 @@ ServeOptions serve_options_from_config(const Config& config) {
   o.precision = models::parse_precision(config.get_or<std::string>("precision", models::precision_name(o.precision)));
   o.detector = config.get_or<std::string>("detector", o.detector);
   o.annotate_quality = config.get_or<int>("annotate_quality", o.annotate_quality);
+  o.minor_gate = config.get_or<double>("minor_gate", o.minor_gate);
+  o.coverage = config.get_or<double>("coverage", o.coverage);
+  o.unreliable_below = config.get_or<double>("unreliable_below", o.unreliable_below);
+  o.refuse_unreliable = config.get_or<bool>("refuse_unreliable", o.refuse_unreliable);
   validate(o);
   return o;
 }
@@ -78,6 +82,8 @@ void validate(const ServeOptions& o) {
   check(o.max_wait_ms >= 0 && o.max_wait_ms <= 10'000, "max_wait_ms", "in [0, 10000]", std::to_string(o.max_wait_ms));
   check(o.max_body_mb > 0 && o.max_body_mb <= 4096, "max_body_mb", "in (0, 4096]", std::to_string(o.max_body_mb));
   check(o.max_pixels > 0, "max_pixels", "> 0", std::to_string(o.max_pixels));
+  check(o.minor_gate > 0, "minor_gate", "> 0", std::to_string(o.minor_gate));
+  check(o.coverage > 0 && o.coverage < 1, "coverage", "in (0, 1)", std::to_string(o.coverage));
   check(o.max_images_per_request >= 1, "max_images_per_request", ">= 1", std::to_string(o.max_images_per_request));
   check(o.read_timeout_s >= 1, "read_timeout_s", ">= 1", std::to_string(o.read_timeout_s));
   check(o.write_timeout_s >= 1, "write_timeout_s", ">= 1", std::to_string(o.write_timeout_s));

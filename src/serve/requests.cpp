@@ -113,8 +113,9 @@ V2Request parse_v2_request(const nlohmann::json& body) {
 }
 
 const std::vector<std::string>& v2_output_names() {
-  static const std::vector<std::string> names = {"predictions", "age",         "age_low", "age_high",
-                                                 "female_prob", "image_index", "box"};
+  static const std::vector<std::string> names = {"predictions", "age",         "age_low",       "age_high",
+                                                 "female_prob", "p_minor",     "quality_score", "unreliable",
+                                                 "image_index", "box"};
   return names;
 }
 
@@ -129,6 +130,7 @@ nlohmann::json v2_model_metadata(const std::string& model_name, const std::strin
           {"outputs",
            {tensor("predictions", "BYTES", {-1}), tensor("age", "FP32", {-1}), tensor("age_low", "FP32", {-1}),
             tensor("age_high", "FP32", {-1}), tensor("female_prob", "FP32", {-1}),
+            tensor("p_minor", "FP32", {-1}), tensor("quality_score", "FP32", {-1}), tensor("unreliable", "BOOL", {-1}),
             tensor("image_index", "INT32", {-1}), tensor("box", "FP32", {-1, 4})}}};
 }
 
@@ -148,7 +150,8 @@ nlohmann::json image_answer(std::size_t index, const infer::ImagePrediction& pre
 nlohmann::json v2_response(const V2Request& request, const std::vector<infer::ImagePrediction>& predictions,
                            const std::string& model_name, const std::string& version) {
   std::vector<std::string> records;
-  std::vector<float> age, age_low, age_high, female, boxes;
+  std::vector<float> age, age_low, age_high, female, p_minor, quality, boxes;
+  std::vector<bool> unreliable;
   std::vector<int> image_index;
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     const auto& p = predictions[i];
@@ -159,6 +162,9 @@ nlohmann::json v2_response(const V2Request& request, const std::vector<infer::Im
       age_high.push_back(static_cast<float>(face.age_high));
       // NaN is written as null: no gender head.
       female.push_back(static_cast<float>(face.female_prob.value_or(std::numeric_limits<double>::quiet_NaN())));
+      p_minor.push_back(static_cast<float>(face.p_minor));
+      quality.push_back(static_cast<float>(face.quality.score));
+      unreliable.push_back(face.unreliable);
       image_index.push_back(static_cast<int>(i));
       boxes.insert(boxes.end(), {face.box.x, face.box.y, face.box.width, face.box.height});
     }
@@ -177,6 +183,9 @@ nlohmann::json v2_response(const V2Request& request, const std::vector<infer::Im
   add("age_low", "FP32", {faces}, age_low);
   add("age_high", "FP32", {faces}, age_high);
   add("female_prob", "FP32", {faces}, female);
+  add("p_minor", "FP32", {faces}, p_minor);
+  add("quality_score", "FP32", {faces}, quality);
+  add("unreliable", "BOOL", {faces}, unreliable);
   add("image_index", "INT32", {faces}, image_index);
   add("box", "FP32", {faces, 4}, boxes);
   nlohmann::json body = {{"model_name", model_name}, {"model_version", version}, {"outputs", std::move(outputs)}};

@@ -143,6 +143,10 @@ struct Server::Impl {
     o.predictor.flip_average = options.flip_average;
     o.predictor.precision = options.precision;
     o.predictor.detector = options.detector;
+    o.predictor.minor_gate = options.minor_gate;
+    o.predictor.coverage = options.coverage;
+    o.predictor.unreliable_below = options.unreliable_below;
+    o.predictor.refuse_unreliable = options.refuse_unreliable;
     o.predictor.decode.max_pixels = options.max_pixels;
     o.predictor.decode.max_bytes = options.max_body_bytes();
     o.face_workers = options.face_workers;

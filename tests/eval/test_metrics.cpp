@@ -250,5 +250,40 @@ TEST(Metrics, JsonHasEverySection) {
   EXPECT_EQ(j["gender"]["calibration_bins"].size(), 10u);
 }
 
+// p_minor against the truth: reliability/ECE, the gate's errors at thresholds 0.5 and 0.2, and
+// MAE of flagged vs unflagged faces.
+TEST(Metrics, MinorProbabilityAndQualityFlag) {
+  std::vector<EvalRecord> records;
+  auto add = [&](double true_age, double pred, double p_minor, int unreliable) {
+    auto r = rec(true_age, pred);
+    r.p_minor = p_minor;
+    r.unreliable = unreliable;
+    records.push_back(r);
+  };
+  add(10, 12, 0.95, 0);  // minor, confidently minor
+  add(16, 20, 0.3, 1);   // minor, called adult at 0.5 but minor at 0.2 (a false adult only at 0.5)
+  add(30, 31, 0.05, 0);  // adult
+  add(19, 16, 0.6, 1);   // adult called minor at both thresholds
+  const auto m = compute_metrics(records);
+  EXPECT_EQ(m.minor.count, 4);
+  // Bins: 0.0-0.1 {0.05: 0 of 1}, 0.3-0.4 {0.3: 1 of 1}, 0.6-0.7 {0.6: 0 of 1}, 0.9-1.0 {0.95: 1 of 1}.
+  EXPECT_NEAR(m.minor.ece, (0.05 + 0.7 + 0.6 + 0.05) / 4, 1e-12);
+  EXPECT_EQ(m.minor.bins[3].count, 1);
+  EXPECT_DOUBLE_EQ(m.minor.bins[3].accuracy, 1.0);
+  const auto& at_half = m.minor.at_threshold[0];
+  EXPECT_EQ(at_half.false_adult, 1);
+  EXPECT_EQ(at_half.false_minor, 1);
+  EXPECT_DOUBLE_EQ(at_half.false_adult_rate, 0.5);
+  const auto& cautious = m.minor.at_threshold[1];
+  EXPECT_EQ(cautious.false_adult, 0);
+  EXPECT_EQ(cautious.false_minor, 1);
+  EXPECT_EQ(m.flagged.count, 2);
+  EXPECT_DOUBLE_EQ(m.flagged.mae, 3.5);
+  EXPECT_DOUBLE_EQ(m.unflagged.mae, 1.5);
+  const auto j = to_json(m);
+  EXPECT_EQ(j["p_minor"]["gate_at_threshold"].size(), 2u);
+  EXPECT_EQ(j["quality_flag"]["unreliable"]["count"], 2);
+}
+
 }  // namespace
 }  // namespace faceage::eval

@@ -21,6 +21,20 @@ const char* kPredictCsv =
     "\"c/3,x.jpg\",0,0,0,5,5,20,,,M,0.7,\r\n"
     "d/4.jpg,0,0,0,5,5,abc,,,,,\n";
 
+TEST(Predictions, ReadsPMinorAndTheQualityFlag) {
+  const PredictionsTable t = parse_predictions_csv(
+      "file,face,age,p_minor,quality,unreliable,error\n"
+      "a.jpg,0,15,0.8123,0.42,0,\n"
+      "b.jpg,0,40,0.0100,0.12,1,\n"
+      "c.jpg,,,,,,no_face\n");
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_DOUBLE_EQ(t.rows[0].p_minor, 0.8123);
+  EXPECT_EQ(t.rows[0].unreliable, 0);
+  EXPECT_EQ(t.rows[1].unreliable, 1);
+  EXPECT_EQ(t.rows[2].unreliable, -1);
+  EXPECT_TRUE(std::isnan(parse_predictions_csv("file,age\na.jpg,3\n").rows[0].p_minor));
+}
+
 TEST(Predictions, ParsesFaceagePredictCsv) {
   const PredictionsTable t = parse_predictions_csv(kPredictCsv);
   ASSERT_EQ(t.rows.size(), 5u);

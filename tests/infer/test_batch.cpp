@@ -47,7 +47,7 @@ TEST(RecordWriter, CsvToAStreamAndUnknownFormats) {
   RecordWriter writer("csv", "", out);
   writer.write(failed("a.jpg"));
   writer.close();
-  EXPECT_EQ(out.str(), "file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,error\na.jpg,,,,,,,,,,,a.jpg: no face\n");
+  EXPECT_EQ(out.str(), "file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,p_minor,quality,unreliable,error\na.jpg,,,,,,,,,,,,,,a.jpg: no face\n");
   try {
     RecordWriter bad("xml", "", out);
     FAIL();

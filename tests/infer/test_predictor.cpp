@@ -1,5 +1,7 @@
 #include "faceage/infer/predictor.hpp"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -215,6 +217,111 @@ TEST(Predictor, TheStepsAnswerAsPredictAndAFailedModelCallFailsOnlyTheImagesThat
   ASSERT_FALSE(located[0].ok());
   EXPECT_EQ(located[0].error->code, ErrorCode::kModel);
   EXPECT_EQ(located[1].error->code, ErrorCode::kUnreadableImage) << "an image that failed earlier keeps its error";
+}
+
+// The predictor path from a model answer to a face: p_minor from a hand-made distribution, Platt
+// scaling when stored, the conformal interval scaled by interval_scale_of, the unreliable flag.
+TEST(FinishFace, PMinorCalibrationConformalIntervalAndUnreliable) {
+  // Ages 0..29: half the mass on 16, half on 20. P(age < 18) = 0.5.
+  std::vector<float> distribution(30, 0.f);
+  distribution[16] = 0.5f;
+  distribution[20] = 0.5f;
+  CropAnswer answer;
+  answer.age = 18;
+  answer.age_std = 2;
+  answer.age_low = 16;
+  answer.age_high = 20;
+  answer.p_minor = models::minor_probability(distribution.data(), 30, 0, 18);
+  ASSERT_NEAR(answer.p_minor, 0.5, 1e-9);
+  answer.female_prob = 0.25;
+
+  PredictorOptions options;
+  FacePrediction face;
+  face.quality.score = 0.5;
+  finish_face(face, answer, {"male", "female"}, options, nullptr, nullptr);
+  EXPECT_NEAR(face.p_minor, 0.5, 1e-9);
+  EXPECT_FALSE(face.p_minor_calibrated);
+  EXPECT_FALSE(face.conformal_interval);
+  EXPECT_DOUBLE_EQ(face.age_low, 16);
+  EXPECT_DOUBLE_EQ(face.age_high, 20);
+  EXPECT_FALSE(face.unreliable);
+  EXPECT_EQ(face.gender, "male");
+  EXPECT_NEAR(*face.gender_prob, 0.75, 1e-12);
+
+  models::MinorCalibration minor{18, {2.0, 1.0}};  // sigmoid(2 * logit(0.5) + 1) = sigmoid(1)
+  models::ConformalCalibration conformal;
+  conformal.band_upper = {10};
+  conformal.quantiles = {5.0, 1.5};  // ages >= 10 use 1.5
+  conformal.pooled_quantile = 2;
+  options.unreliable_below = 0.6;
+  finish_face(face, answer, {"male", "female"}, options, &conformal, &minor);
+  EXPECT_NEAR(face.p_minor, 1.0 / (1.0 + std::exp(-1.0)), 1e-9);
+  EXPECT_TRUE(face.p_minor_calibrated);
+  EXPECT_TRUE(face.conformal_interval);
+  // scale = std 2 widened for quality 0.5: 2 * (1 + 0.5) = 3; half-width 1.5 * 3.
+  EXPECT_DOUBLE_EQ(interval_scale_of(2, 0.5), 3.0);
+  EXPECT_NEAR(face.age_low, 18 - 4.5, 1e-9);
+  EXPECT_NEAR(face.age_high, 18 + 4.5, 1e-9);
+  EXPECT_TRUE(face.unreliable);
+  const auto record = to_json(ImagePrediction{"x.jpg", 10, 10, {face}, std::nullopt}).at(0);
+  EXPECT_EQ(record.at("interval"), "conformal");
+  EXPECT_EQ(record.at("unreliable"), true);
+  EXPECT_DOUBLE_EQ(record.at("quality").at("score").get<double>(), 0.5);
+}
+
+// The whole path with a calibration stored in the bundle's labels: p_minor is the raw one put
+// through the stored Platt scaling; the interval is conformal; refuse_unreliable gives the error.
+TEST(Predictor, StoredCalibrationIsAppliedAndUnreliableFacesCanBeRefused) {
+  testing::TempDir dir;
+  write_random_bundle(dir.file("m.fab"), 8);
+  auto bundle = models::load_bundle(dir.file("m.fab"));
+  bundle.labels.minor = {{16, {0.5, -0.25}}};
+  models::ConformalCalibration conformal;
+  conformal.coverage = 0.8;
+  conformal.band_upper = {};
+  conformal.quantiles = {1.25};
+  conformal.pooled_quantile = 1.25;
+  bundle.labels.conformal = {conformal};
+  models::save_bundle(bundle, dir.file("calibrated.fab"));
+
+  auto options = float32_options({dir.file("m.fab")});
+  options.minor_gate = 16;
+  options.coverage = 0.8;
+  const auto raw = Predictor(options, quiet_context()).predict_image(face_crop(), "crop");
+  ASSERT_TRUE(raw.ok()) << raw.error->message;
+  const auto& raw_face = raw.faces.at(0);
+  EXPECT_FALSE(raw_face.p_minor_calibrated);
+  EXPECT_FALSE(raw_face.conformal_interval);
+  EXPECT_GE(raw_face.p_minor, 0.0);
+  EXPECT_LE(raw_face.p_minor, 1.0);
+  EXPECT_GT(raw_face.quality.score, 0.0);
+
+  options.model_paths = {dir.file("calibrated.fab")};
+  const auto calibrated = Predictor(options, quiet_context()).predict_image(face_crop(), "crop");
+  ASSERT_TRUE(calibrated.ok()) << calibrated.error->message;
+  const auto& face = calibrated.faces.at(0);
+  EXPECT_TRUE(face.p_minor_calibrated);
+  const models::PlattScaling stored{0.5, -0.25};
+  EXPECT_NEAR(face.p_minor, stored.apply(raw_face.p_minor), 1e-6);
+  ASSERT_TRUE(face.conformal_interval);
+  const double half = 1.25 * interval_scale_of(face.age_std, face.quality.score);
+  EXPECT_NEAR(face.age_high - face.age, half, 1e-6);
+
+  // Another coverage or gate than the stored ones: raw p_minor, the model's interval.
+  options.coverage = 0.9;
+  options.minor_gate = 18;
+  const auto other = Predictor(options, quiet_context()).predict_image(face_crop(), "crop");
+  EXPECT_FALSE(other.faces.at(0).p_minor_calibrated);
+  EXPECT_FALSE(other.faces.at(0).conformal_interval);
+
+  options.unreliable_below = 1.01;  // every face is below it
+  EXPECT_TRUE(Predictor(options, quiet_context()).predict_image(face_crop(), "crop").faces.at(0).unreliable);
+  options.refuse_unreliable = true;
+  const auto refused = Predictor(options, quiet_context()).predict_image(face_crop(), "crop");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error->code, ErrorCode::kNoFace);
+  EXPECT_NE(refused.error->message.find("quality below the threshold 1.01"), std::string::npos) << refused.error->message;
+  EXPECT_EQ(to_json(refused).at(0).at("error_code"), "no_face");
 }
 
 }  // namespace

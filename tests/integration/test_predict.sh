@@ -9,7 +9,7 @@ fx="$src/tests/fixtures"
 
 # One face on the astronaut; the CSV header is exactly the documented one; --annotate writes a picture.
 "$bin" -q predict --model "$work/test.fab" --format csv --annotate "$work/annotated" "$fx/astronaut.png" > "$work/one.csv"
-head -1 "$work/one.csv" | grep -qx 'file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,error'
+head -1 "$work/one.csv" | grep -qx 'file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,p_minor,quality,unreliable,error'
 [ "$(wc -l < "$work/one.csv")" = 2 ] || { echo "expected one face on the astronaut"; cat "$work/one.csv"; exit 1; }
 /usr/bin/python3 - "$work/one.csv" <<'PY'
 import csv, sys
@@ -21,6 +21,7 @@ assert 150 < x + w / 2 < 300 and 60 < y + h / 2 < 200, row
 age, low, high = float(row["age"]), float(row["age_low"]), float(row["age_high"])
 assert 0 <= low <= age <= high <= 100, row
 assert row["gender"] in ("male", "female") and 0.5 <= float(row["gender_prob"]) <= 1, row
+assert 0 <= float(row["p_minor"]) <= 1 and 0 <= float(row["quality"]) <= 1 and row["unreliable"] in ("0", "1"), row
 PY
 ls "$work/annotated"/astronaut*.jpg > /dev/null
 
@@ -64,12 +65,27 @@ assert len(group) >= 2 and all(r["error"] is None for r in group), group
 assert [r["face"] for r in group] == list(range(len(group))), group
 assert [r["w"] * r["h"] for r in group] == sorted((r["w"] * r["h"] for r in group), reverse=True), group
 assert by_file["astronaut.png"][0]["error"] is None
+astronaut = by_file["astronaut.png"][0]
+assert 0 <= astronaut["p_minor"] <= 1 and astronaut["minor_gate"] == 18 and astronaut["p_minor_calibrated"] is False, astronaut
+assert 0 < astronaut["quality"]["score"] <= 1 and astronaut["unreliable"] is False, astronaut
 # Every input file produced at least one record.
 expected = set(os.listdir(os.path.join(sys.argv[2], "bad")))
 missing = [f for f in expected if f not in by_file and not f.endswith(".py")]
 assert not missing, missing
 print(f"{len(records)} records from {len(by_file)} files")
 PY
+
+# --refuse-unreliable: an image whose faces are all below the quality threshold is an error record
+# (no_face naming the quality threshold, exit 1), not a number; --minor-gate moves the gate.
+set +e
+"$bin" -q predict --model "$work/test.fab" --format jsonl --unreliable-below 1.5 --refuse-unreliable "$fx/astronaut.png" > "$work/refused.jsonl"
+status=$?
+set -e
+[ "$status" = 1 ] || { echo "expected exit code 1 for a refused image, got $status"; exit 1; }
+grep -q '"error_code":"no_face"' "$work/refused.jsonl" && grep -q 'quality below the threshold' "$work/refused.jsonl" || { cat "$work/refused.jsonl"; exit 1; }
+"$bin" -q predict --model "$work/test.fab" --format jsonl --minor-gate 13 --unreliable-below 1.5 "$fx/astronaut.png" > "$work/gate13.jsonl"
+grep -q '"minor_gate":13.0' "$work/gate13.jsonl" && grep -q '"unreliable":true' "$work/gate13.jsonl" \
+  || { cat "$work/gate13.jsonl"; exit 1; }
 
 # A model without a gender head: the gender fields are null (JSON) and empty (CSV), never a guess.
 "$bin" -q models create --arch mobilenet_v2 --input-size 64 --no-gender-head --out "$work/nogender.fab" > /dev/null

@@ -65,6 +65,11 @@ for i, path in enumerate(paths):
         areas = [r["w"] * r["h"] for r in want]
         assert areas == sorted(areas, reverse=True), f"{path}: faces not largest first: {areas}"
         assert [r["face"] for r in want] == list(range(len(want))), want
+# The answers to act on travel in every format: p_minor, quality (score + parts), unreliable.
+faces = [f for rs in records.values() for f in rs if not f["error"]]
+assert faces and all(0 <= f["p_minor"] <= 1 and f["minor_gate"] == 18 for f in faces), faces
+assert all(0 <= f["quality"]["score"] <= 1 and "sharpness" in f["quality"]["parts"] for f in faces), faces
+assert all(isinstance(f["unreliable"], bool) for f in faces), faces
 errors = sorted(r[0]["error_code"] for r in records.values() if r[0]["error"])
 assert errors == ["no_face", "unreadable_image", "unsupported_media_type"], errors
 assert multi >= 1, "no multi-face image among the fixtures"

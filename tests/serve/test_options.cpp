@@ -26,6 +26,25 @@ TEST(ServeOptions, ShippedDefaultConfigMatchesTheBuiltInDefaults) {
   EXPECT_EQ(file.max_pixels, built_in.max_pixels);
   EXPECT_EQ(file.access_log, built_in.access_log);
   EXPECT_EQ(file.precision, built_in.precision);
+  EXPECT_EQ(file.minor_gate, built_in.minor_gate);
+  EXPECT_EQ(file.coverage, built_in.coverage);
+  EXPECT_EQ(file.unreliable_below, built_in.unreliable_below);
+  EXPECT_EQ(file.refuse_unreliable, built_in.refuse_unreliable);
+}
+
+TEST(ServeOptions, AnswerOptionsAreReadAndChecked) {
+  auto o = serve_options_from_config(
+      Config::from_string("minor_gate: 13\ncoverage: 0.8\nunreliable_below: 0.5\nrefuse_unreliable: true\n"));
+  EXPECT_EQ(o.minor_gate, 13);
+  EXPECT_EQ(o.coverage, 0.8);
+  EXPECT_EQ(o.unreliable_below, 0.5);
+  EXPECT_TRUE(o.refuse_unreliable);
+  try {
+    serve_options_from_config(Config::from_string("coverage: 1.5\n"));
+    FAIL() << "a coverage of 1.5 must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
 }
 
 TEST(ServeOptions, OverridesAndSageMakerDefaults) {

@@ -35,11 +35,28 @@ inline void add_flip_flags(CLI::App* cmd, FlipFlags& flags) {
   cmd->add_flag("--no-flip", flags.no_flip, "no test-time flip averaging")->excludes(on);
 }
 
+// --minor-gate / --coverage / --unreliable-below / --refuse-unreliable for commands that answer
+// with the Predictor (defaults: infer::PredictorOptions).
+struct AnswerFlags {
+  double minor_gate = 18, coverage = 0.9, unreliable_below = 0.3;
+  bool refuse_unreliable = false;
+};
+inline void add_answer_flags(CLI::App* cmd, AnswerFlags& flags) {
+  cmd->add_option("--minor-gate", flags.minor_gate, "age gate of p_minor = P(age < gate)")->capture_default_str();
+  cmd->add_option("--coverage", flags.coverage, "interval coverage (conformal when the model stores a calibration for it)")
+      ->check(CLI::Range(0.01, 0.999))->capture_default_str();
+  cmd->add_option("--unreliable-below", flags.unreliable_below, "quality score below which a face is flagged unreliable (above 1: every face, for checks)")
+      ->check(CLI::Range(0.0, 2.0))->capture_default_str();
+  cmd->add_flag("--refuse-unreliable", flags.refuse_unreliable,
+                "drop unreliable faces; an image left with none is an error record (no_face)");
+}
+
 void add_version_command(CLI::App& app, CliState& state);
 void add_data_command(CLI::App& app, CliState& state);
 void add_predict_command(CLI::App& app, CliState& state);
 void add_train_command(CLI::App& app, CliState& state);
 void add_models_command(CLI::App& app, CliState& state);
+void add_models_calibrate_command(CLI::App* models_cmd, CliState& state);  // models_calibrate.cpp
 void add_face_command(CLI::App& app, CliState& state);
 void add_serve_command(CLI::App& app, CliState& state);
 void add_eval_command(CLI::App& app, CliState& state);

@@ -20,6 +20,7 @@ struct PredictArgs {
   int batch_size = 32;
   bool largest_face = false;
   FlipFlags flip;
+  AnswerFlags answers;
   std::string precision = "auto";
 };
 
@@ -34,6 +35,10 @@ int run_predict(const PredictArgs& args, const CliState& state) {
   options.all_faces = !args.largest_face;
   options.flip_average = args.flip.choice();
   options.precision = models::parse_precision(args.precision);
+  options.minor_gate = args.answers.minor_gate;
+  options.coverage = args.answers.coverage;
+  options.unreliable_below = args.answers.unreliable_below;
+  options.refuse_unreliable = args.answers.refuse_unreliable;
   infer::Predictor predictor(options, context);
   infer::PredictRunOptions run;
   run.inputs = args.inputs;
@@ -62,6 +67,7 @@ void add_predict_command(CLI::App& app, CliState& state) {
   cmd->add_option("--batch-size", args->batch_size, "images per model call (a face and its mirror are two)")->check(CLI::PositiveNumber);
   cmd->add_flag("--largest-face", args->largest_face, "report only the largest face of each image");
   add_flip_flags(cmd, args->flip);
+  add_answer_flags(cmd, args->answers);
   cmd->add_option("--precision", args->precision,
                   "backbone precision: auto (bfloat16 where the CPU has native bf16), float32, bfloat16")
       ->capture_default_str();

@@ -33,6 +33,8 @@ struct EvalRecord {
   std::string pred_gender;
   double female_prob = kNaN;  // P(female)
   int race = -1;              // 0 White, 1 Black, 2 Asian, 3 Indian, 4 Others, -1 unknown
+  double p_minor = kNaN;      // the system's P(age < 18), NaN when it gives none
+  int unreliable = -1;        // the system's quality flag: 1 flagged, 0 not, -1 not given
 };
 
 inline constexpr int kNumAgeBands = 9;
@@ -103,6 +105,17 @@ struct GenderMetrics {
   std::array<CalibrationBin, kNumCalibrationBins> bins{};
 };
 
+// p_minor (P(age < kAdultAge)) against the truth: reliability bins (mean predicted probability vs
+// observed minor rate; CalibrationBin's mean_confidence and accuracy), ECE, and the gate's error
+// rates when "minor" means p_minor >= threshold, for each of kMinorThresholds.
+inline constexpr std::array<double, 2> kMinorThresholds{0.5, 0.2};  // 0.2: a cautious gate (fewer false adults)
+struct MinorProbabilityMetrics {
+  std::int64_t count = 0;  // records with a true age and a p_minor
+  double ece = kNaN;
+  std::array<CalibrationBin, kNumCalibrationBins> bins{};
+  std::array<GateMetrics, kMinorThresholds.size()> at_threshold{};
+};
+
 struct IntervalMetrics {
   std::int64_t count = 0;  // records with a finite interval and a true age
   std::int64_t covered = 0;
@@ -123,6 +136,9 @@ struct EvalMetrics {
   GenderMetrics gender;
   IntervalMetrics interval;
   std::vector<IntervalMetrics> interval_by_band;  // kNumAgeBands entries
+  MinorProbabilityMetrics minor;
+  // Age error of faces the system flagged unreliable vs the others (count 0 without the flag).
+  GroupStats flagged{"unreliable"}, unflagged{"reliable"};
 };
 
 EvalMetrics compute_metrics(const std::vector<EvalRecord>& records);

@@ -44,6 +44,8 @@ void plot_confusion(const EvalMetrics& metrics, const std::string& png, const Pl
 void plot_training_curves(const TrainingLog& log, const std::string& png, const PlotOptions& options = {});
 // Reliability diagram of the gender confidence bins; kInvalidArgument when no bin has records.
 void plot_reliability(const EvalMetrics& metrics, const std::string& png, const PlotOptions& options = {});
+// The same for p_minor (P(age < 18)) against the observed minor rate; kInvalidArgument without p_minor.
+void plot_minor_reliability(const EvalMetrics& metrics, const std::string& png, const PlotOptions& options = {});
 
 struct WorstGridOptions {
   int count = 24;      // thumbnails at most

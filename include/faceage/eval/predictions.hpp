@@ -3,7 +3,7 @@
 // truth, so every system is scored by the same code.
 //
 // Accepted CSVs (header row required, RFC 4180 quoting, column order free, extra columns ignored):
-//   faceage predict:  file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,error
+//   faceage predict:  file,face,x,y,w,h,age,age_low,age_high,gender,gender_prob,p_minor,quality,unreliable,error
 //   minimal:          file,age[,gender]
 // Column names are configurable (ColumnMap::set("age=pred_age")). gender_prob is the probability
 // of the predicted gender; a female_prob column (P(female)) is used instead when present.
@@ -34,6 +34,8 @@ struct ColumnMap {
   std::string gender = "gender";
   std::string gender_prob = "gender_prob";
   std::string female_prob = "female_prob";
+  std::string p_minor = "p_minor";        // P(age < 18)
+  std::string unreliable = "unreliable";  // 1/0 (true/false) quality flag
   std::string error = "error";
 
   // Applies "key=column" (e.g. "age=pred_age"). Unknown key or empty column: kInvalidArgument
@@ -50,6 +52,8 @@ struct PredictionRow {
   double age_high = kNaN;
   std::string gender;         // normalised: "male", "female" or ""
   double female_prob = kNaN;  // P(female)
+  double p_minor = kNaN;      // P(age < 18)
+  int unreliable = -1;        // 1 flagged, 0 not, -1 no such column
   std::string error;          // non-empty: the row failed
   std::int64_t line = 0;      // 1-based line in the CSV (the header is line 1)
 };

@@ -16,6 +16,8 @@
 #include "faceage/core/context.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/data/image_io.hpp"
+#include "faceage/face/quality.hpp"
+#include "faceage/models/calibration.hpp"
 #include "faceage/models/precision.hpp"
 
 namespace faceage::infer {
@@ -40,6 +42,24 @@ struct PredictorOptions {
   // Build every face pipeline at construction (a server: no request waits for a detector to load).
   // Otherwise one is built (a bad detector fails at start-up) and the rest when needed.
   bool build_face_pipelines_now = false;
+  // Answers to act on (docs/eval.md, "Calibration"). p_minor = P(age < minor_gate), Platt-calibrated when
+  // the model file stores a calibration for this gate (`faceage models calibrate`), raw otherwise.
+  double minor_gate = 18;
+  // Interval coverage: with a stored conformal calibration at this coverage the interval is
+  // age +/- q_band(age) * interval_scale_of(age_std, quality); otherwise the model's own interval.
+  double coverage = 0.9;
+  // Faces whose quality score is below this are flagged `unreliable`. 0.3: on clean UTKFace
+  // validation crops few faces score below it, while tiny, blurred, dark or profile faces (two
+  // poor parts, e.g. 0.5 x 0.5) do.
+  double unreliable_below = 0.3;
+  // Unreliable faces are dropped from the record; an image left with none gets the error kNoFace
+  // ("no_face", HTTP 422: no face fit to judge; the message names the quality threshold) instead
+  // of a number.
+  bool refuse_unreliable = false;
+  face::FaceQualityOptions quality;
+  // Raw (uncalibrated) P(age < g) for each of these gates, into FacePrediction::raw_p_minor_at
+  // (for fitting the calibration; no output format shows them).
+  std::vector<double> raw_gates;
 };
 
 struct FacePrediction {
@@ -55,6 +75,13 @@ struct FacePrediction {
   std::string gender;
   std::optional<double> gender_prob;  // probability of `gender`
   std::optional<double> female_prob;
+  double p_minor = 0;               // P(age < minor_gate)
+  double minor_gate = 18;
+  bool p_minor_calibrated = false;  // Platt scaling stored for this gate was applied
+  bool conformal_interval = false;  // age_low/age_high from the stored conformal calibration
+  face::FaceQuality quality;
+  bool unreliable = false;          // quality.score < PredictorOptions::unreliable_below
+  std::vector<double> raw_p_minor_at;  // per PredictorOptions::raw_gates
 };
 
 struct PredictionError {
@@ -75,6 +102,8 @@ struct ImagePrediction {
 // Model answer for one aligned crop.
 struct CropAnswer {
   double age = 0, age_low = 0, age_high = 0, age_std = 0;
+  double p_minor = 0;  // raw (uncalibrated) P(age < gate), averaged over members and flips
+  std::vector<double> p_minor_at;  // the same per PredictorOptions::raw_gates
   std::optional<double> female_prob;  // unset: no model has a gender head
 };
 
@@ -89,7 +118,25 @@ struct ModelInfo {
   int crop_size = 0;
   std::string precision;  // resolved: "float32" | "bfloat16"
   bool gender = true;     // some model has a gender head (else the gender fields stay empty)
+  // Calibration stored in the (single) model file: its bundle.json labels, for a plain bundle and
+  // for an ensemble file alike. Several model files given at once: none (raw p_minor, model intervals).
+  std::vector<models::ConformalCalibration> conformal;
+  std::vector<models::MinorCalibration> minor;
 };
+
+// The per-face scale of the conformal score, used alike when fitting (calibrate_model) and when
+// answering (finish_face): the predicted distribution's std (floored at 0.5 years, so a spiky
+// distribution still gets a width), widened for poor faces by (1 + kQualityWidening * (1 - quality)):
+// a face of quality 0 gets twice the width of a perfect one at the same std.
+inline constexpr double kQualityWidening = 1.0;
+double interval_scale_of(double age_std, double quality_score);
+
+// Completes a located face from its model answer: ages, gender, p_minor (calibrated when
+// `minor` is given), conformal interval (when `conformal` is given and finite for the age), and
+// the unreliable flag from the face's quality (already assessed when it was located).
+void finish_face(FacePrediction& face, const CropAnswer& answer, const std::vector<std::string>& genders,
+                 const PredictorOptions& options, const models::ConformalCalibration* conformal,
+                 const models::MinorCalibration* minor);
 
 class Predictor {
  public:

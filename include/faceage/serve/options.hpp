@@ -41,6 +41,12 @@ struct ServeOptions {
   models::InferencePrecision precision = models::InferencePrecision::kAuto;
   std::string detector;          // empty: the bundle's detector
   int annotate_quality = 90;     // JPEG quality of ?annotate=1 images
+  // As infer::PredictorOptions: the p_minor gate, the interval coverage, the quality threshold of
+  // `unreliable`, and whether an image with only unreliable faces is refused (422 no_face).
+  double minor_gate = 18;
+  double coverage = 0.9;
+  double unreliable_below = 0.3;
+  bool refuse_unreliable = false;
 
   std::int64_t max_body_bytes() const { return static_cast<std::int64_t>(max_body_mb * 1024 * 1024); }
 };
