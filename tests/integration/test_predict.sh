@@ -29,7 +29,7 @@ ls "$work/annotated"/astronaut*.jpg > /dev/null
 # and the exit code says some files failed (1). A folder's GIF gets an error record naming the
 # format; a file that is no image is counted as skipped in the summary, never dropped silently.
 mkdir -p "$work/folder"
-cp "$fx/bad/quadrants.gif" "$work/folder/"
+cp "$fx/bad/quadrants.gif" "$work/folder/photo.gif"  # its own name: bad/ holds a quadrants.gif too
 cp "$fx/faces/astronaut_crop.jpg" "$work/folder/crop.dat"  # an image without an image extension
 echo "notes" > "$work/folder/notes.txt"
 set +e
@@ -56,6 +56,7 @@ assert error_of("huge_dims.png") == "too_large"
 assert error_of("huge_dims.jpg") == "too_large"
 assert error_of("quadrants.gif") == "unsupported_media_type"
 assert "GIF" in by_file["quadrants.gif"][0]["error"], by_file["quadrants.gif"]
+assert error_of("photo.gif") == "unsupported_media_type"
 assert by_file["crop.dat"][0]["error"] is None, by_file["crop.dat"]
 assert "notes.txt" not in by_file
 assert error_of("rocket.jpg") == "no_face"
