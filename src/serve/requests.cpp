@@ -150,7 +150,8 @@ nlohmann::json image_answer(std::size_t index, const infer::ImagePrediction& pre
 nlohmann::json v2_response(const V2Request& request, const std::vector<infer::ImagePrediction>& predictions,
                            const std::string& model_name, const std::string& version) {
   std::vector<std::string> records;
-  std::vector<float> age, age_low, age_high, female, p_minor, quality, boxes;
+  std::vector<float> age, age_low, age_high, p_minor, quality, boxes;
+  nlohmann::json female = nlohmann::json::array();  // null where no model has a gender head
   std::vector<bool> unreliable;
   std::vector<int> image_index;
   for (std::size_t i = 0; i < predictions.size(); ++i) {
@@ -160,8 +161,7 @@ nlohmann::json v2_response(const V2Request& request, const std::vector<infer::Im
       age.push_back(static_cast<float>(face.age));
       age_low.push_back(static_cast<float>(face.age_low));
       age_high.push_back(static_cast<float>(face.age_high));
-      // NaN is written as null: no gender head.
-      female.push_back(static_cast<float>(face.female_prob.value_or(std::numeric_limits<double>::quiet_NaN())));
+      female.push_back(face.female_prob ? nlohmann::json(static_cast<float>(*face.female_prob)) : nlohmann::json());
       p_minor.push_back(static_cast<float>(face.p_minor));
       quality.push_back(static_cast<float>(face.quality.score));
       unreliable.push_back(face.unreliable);

@@ -410,8 +410,8 @@ struct Server::Impl {
             }
             auto result = reload(paths);
             nlohmann::json body = {{"ok", result.ok}, {"version", result.version}, {"seconds", result.seconds}};
-            if (!result.ok) body["error"] = error_body(ErrorCode::kModel, result.error)["error"];
-            send_json(res, result.ok ? 200 : 500, body);
+            if (!result.ok) body["error"] = error_body(result.error_code, result.error)["error"];
+            send_json(res, result.ok ? 200 : http_status(result.error_code), body);
           });
   }
 
@@ -529,6 +529,7 @@ struct Server::Impl {
     } catch (const std::exception& e) {
       const auto* error = dynamic_cast<const Error*>(&e);
       result.error = error ? error->full_message() : e.what();
+      result.error_code = error ? error->code() : ErrorCode::kModel;
       auto current = current_model();
       result.version = current ? current->version() : "";
       metrics.counter("faceage_model_loads_total", "Model loads and reloads by result", {{"result", "failed"}}).inc();

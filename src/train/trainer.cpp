@@ -75,6 +75,8 @@ model:
   max_age: 100
   head_dropout: 0.2
   pretrained: ""         # backbone weights: torch.save checkpoint, or a tfjs manifest (.json)
+  init_from: ""          # warm start: every weight (backbone and heads) from a trained bundle or ensemble file
+  init_from_member: 0    # which member of an ensemble file `init_from` names
 preprocess:
   input_size: 112
   mean: [0.485, 0.456, 0.406]
@@ -129,7 +131,7 @@ void check_train_config_keys(const Config& config) {
   }
   if (config.has("model")) {
     auto known = json_keys(models::to_json(models::ModelOptions{}));
-    known.push_back("pretrained");
+    known.insert(known.end(), {"pretrained", "init_from", "init_from_member"});
     detail::check_known_keys(config.sub("model"), "model", known);
   }
   if (config.has("preprocess")) {
@@ -181,9 +183,39 @@ TrainSettings read_settings(const Config& config) {
   return s;
 }
 
+// Fine-tuning a trained model (new data, a new face pipeline, other augmentation) starts from all of
+// its weights, heads included; the bundle must be the same network as the config describes, or the
+// copied weights would mean something else.
+void warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& options,
+                const models::PreprocessSpec& preprocess, const std::string& path, int member) {
+  auto file = models::load_model_file(path);
+  FACEAGE_CHECK(member >= 0 && member < static_cast<int>(file.members.size()), ErrorCode::kConfig,
+                "model.init_from_member " << member << " is not a member of " << path << " (" << file.members.size()
+                                     << " member(s))");
+  const auto& source = file.members[static_cast<std::size_t>(member)];
+  FACEAGE_CHECK(models::to_json(source.model_options) == models::to_json(options), ErrorCode::kConfig,
+                "model.init_from " << path << " is a different network: " << models::to_json(source.model_options).dump()
+                              << " vs the config's " << models::to_json(options).dump());
+  FACEAGE_CHECK(source.preprocess.input_size == preprocess.input_size, ErrorCode::kConfig,
+                "model.init_from " << path << " was trained at " << source.preprocess.input_size
+                              << " px, the config says " << preprocess.input_size);
+  torch::NoGradGuard no_grad;
+  auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
+                  torch::OrderedDict<std::string, torch::Tensor> to) {
+    for (auto& item : to) {
+      const auto* value = from.find(item.key());
+      FACEAGE_CHECK(value && value->sizes() == item.value().sizes(), ErrorCode::kModel,
+                    "model.init_from " << path << " has no tensor " << item.key() << " of the config's shape");
+      item.value().copy_(*value);
+    }
+  };
+  copy(source.model->named_parameters(), model.named_parameters());
+  copy(source.model->named_buffers(), model.named_buffers());
+}
+
 models::ModelOptions read_model_options(const Config& config) {
   nlohmann::json json = config.sub("model").to_json();
-  json.erase("pretrained");
+  for (const char* key : {"pretrained", "init_from", "init_from_member"}) json.erase(key);
   return models::model_options_from_json(json);
 }
 
@@ -495,6 +527,11 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
     if (logger) logger->info("pretrained weights from {}: {}", pretrained, report.to_string());
     FACEAGE_CHECK(!report.loaded.empty(), ErrorCode::kModel,
                   "no tensor of " << pretrained << " matched " << model_options.arch << "'s parameters");
+  }
+  const std::string init = expand_home(config.get_or<std::string>("model.init_from", ""));
+  if (!resuming && !init.empty()) {
+    warm_start(*model, model_options, preprocess, init, config.get_or<int>("model.init_from_member", 0));
+    if (logger) logger->info("warm start: every weight from {}", init);
   }
   model->to(device);
   use_channels_last(model);

@@ -46,3 +46,22 @@ print("resume after SIGKILL reproduced the uninterrupted run:", [round(r["val_ma
 PY
 # The bundle predicts: the whole-image face on a synthetic crop.
 "$bin" -q predict --model "$work/a/best.fab" --detector none --format csv "$work/val/images/face_0000.png" | grep -q face_0000
+
+# Warm start (model.init_from): every weight comes from best.fab. With a learning rate of ~0, frozen
+# BatchNorm and no augmentation, one more epoch leaves the model as it was, so its validation MAE is
+# the best epoch's of run a; a bundle of another input size is refused as a config error (exit 3).
+"$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$work/c" --set "model.init_from=$work/a/best.fab" \
+  --set optimizer.lr=1e-12 --set train.epochs=1 --set train.batchnorm=freeze --set augment.preset=none > /dev/null
+/usr/bin/python3 - "$work/a/metrics.jsonl" "$work/c/metrics.jsonl" <<'PY'
+import json, sys
+best = [r for r in map(json.loads, open(sys.argv[1])) if r["best"]][-1]["val_mae"]
+warm = json.loads(open(sys.argv[2]).readline())["val_mae"]
+assert abs(best - warm) < 1e-3, f"warm start from best.fab gave val MAE {warm}, best.fab had {best}"
+print(f"warm start kept the model: val MAE {warm:.4f} (best.fab {best:.4f})")
+PY
+set +e
+"$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$work/d" --set "model.init_from=$work/a/best.fab" \
+  --set preprocess.input_size=40 > /dev/null 2>&1
+status=$?
+set -e
+[ "$status" = 3 ] || { echo "a warm start from a bundle of another input size: expected exit 3, got $status"; exit 1; }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "faceage/core/context.hpp"
+#include "faceage/core/error.hpp"
 #include "faceage/serve/metrics.hpp"
 #include "faceage/serve/options.hpp"
 
@@ -35,6 +36,7 @@ struct ReloadResult {
   bool ok = false;
   std::string version;   // the version now serving
   std::string error;     // why the new model was not loaded (the old one keeps serving)
+  ErrorCode error_code = ErrorCode::kModel;  // what kind of failure `error` is (HTTP status via the error table)
   double seconds = 0;
 };
 
