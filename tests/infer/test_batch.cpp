@@ -7,17 +7,13 @@
 
 #include "faceage/core/fs.hpp"
 #include "faceage/models/bundle.hpp"
+#include "support/quiet_context.hpp"
 #include "support/temp_dir.hpp"
 
 namespace faceage::infer {
 namespace {
 
-Context quiet_context() {
-  ContextOptions options;
-  options.threads = 2;
-  options.log_level = "error";
-  return Context::make(options);
-}
+using testing::quiet_context;
 
 ImagePrediction failed(const std::string& source) {
   ImagePrediction prediction;

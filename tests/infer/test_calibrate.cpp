@@ -6,17 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "faceage/models/bundle.hpp"
+#include "support/quiet_context.hpp"
 #include "support/temp_dir.hpp"
 
 namespace faceage::infer {
 namespace {
 
-Context quiet_context() {
-  ContextOptions options;
-  options.threads = 2;
-  options.log_level = "error";
-  return Context::make(options);
-}
+using testing::quiet_context;
 
 // A manifest of copies of the astronaut crop labelled with ages 2..60 (the answers are all alike;
 // the labels spread, so both sides of every gate and a spread of residuals are present).

@@ -7,6 +7,7 @@
 
 #include "faceage/data/image_io.hpp"
 #include "faceage/models/bundle.hpp"
+#include "support/quiet_context.hpp"
 #include "support/temp_dir.hpp"
 
 namespace faceage::infer {
@@ -31,12 +32,7 @@ void write_random_bundle(const std::string& path, int seed, bool gender_head = t
   models::save_bundle(bundle, path);
 }
 
-Context quiet_context() {
-  ContextOptions options;
-  options.threads = 2;
-  options.log_level = "error";
-  return Context::make(options);
-}
+using testing::quiet_context;
 
 std::vector<cv::Mat> random_crops(int count) {
   cv::RNG rng(5);

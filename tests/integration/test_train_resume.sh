@@ -4,21 +4,8 @@
 set -euo pipefail
 bin=${FACEAGE_BIN:?}; src=${FACEAGE_SOURCE_DIR:?}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-/usr/bin/python3 "$src/tests/support/make_synthetic_faces.py" "$work/train" --count 96 --seed 1
-/usr/bin/python3 "$src/tests/support/make_synthetic_faces.py" "$work/val" --count 32 --seed 2
-cat > "$work/tiny.yaml" <<YAML
-seed: 5
-data: {train: $work/train/manifest.csv, val: $work/val/manifest.csv, cache_dir: $work/cache, workers: 2}
-face: {detector: none, crop_size: 48}
-model: {arch: mobilenet_v2, age_head: distribution, head_dropout: 0.1}
-preprocess: {input_size: 32}
-augment: {preset: medium}
-loss: {age: dldl}
-optimizer: {name: adamw, lr: 0.002}
-schedule: {name: onecycle}
-ema: {enabled: true, decay: 0.9}
-train: {epochs: 3, batch_size: 16, eval_batch_size: 32, checkpoint_every_steps: 2}
-YAML
+source "$src/tests/integration/tiny_training.sh"
+make_tiny_training "$work"
 run() { "$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$1"; }
 run "$work/a" > /dev/null
 test -s "$work/a/best.fab" && test -s "$work/a/last.fab" && test -s "$work/a/config.resolved.yaml"

@@ -407,13 +407,15 @@ TEST_F(ServeServer, HotReloadUnderLoadLosesNoRequest) {
   const auto version_b = json::parse(swapped->body)["version"].get<std::string>();
   EXPECT_NE(version_b, version_a);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  // A failed load keeps the old model and says why.
-  auto broken = admin.Post("/admin/reload", json{{"models", {dir_->file("missing.fab")}}}.dump(), "application/json");
+  // A failed load keeps the old model and says why: a file that is not a bundle is a model error (500).
+  write_file_atomic(dir_->file("broken.fab"), std::string("not a model"));
+  auto broken = admin.Post("/admin/reload", json{{"models", {dir_->file("broken.fab")}}}.dump(), "application/json");
   EXPECT_EQ(broken->status, 500);
   auto broken_body = json::parse(broken->body);
   EXPECT_FALSE(broken_body["ok"]);
+  EXPECT_EQ(broken_body["error"]["code"], "model");
   EXPECT_EQ(broken_body["version"], version_b);
-  EXPECT_NE(broken_body["error"]["message"].get<std::string>().find("missing.fab"), std::string::npos);
+  EXPECT_NE(broken_body["error"]["message"].get<std::string>().find("broken.fab"), std::string::npos);
   // SIGHUP reloads the current paths.
   ::raise(SIGHUP);
   for (int i = 0; i < 300 && server->metrics().render().find("faceage_model_loads_total{result=\"ok\"} 3") == std::string::npos; ++i) {
