@@ -26,6 +26,7 @@
 #include "faceage/models/tensor_io.hpp"
 #include "faceage/models/weights_import.hpp"
 #include "faceage/train/crop_cache.hpp"
+#include "faceage/train/distill.hpp"
 #include "faceage/train/early_stopping.hpp"
 #include "faceage/train/ema.hpp"
 #include "faceage/train/loader.hpp"
@@ -92,6 +93,11 @@ schedule:
   name: onecycle
 ema:
   enabled: false
+distill:
+  teacher: ""            # a trained model file (bundle or ensemble) whose soft targets the student also learns
+  weight: 1.0
+  gender_weight: 1.0
+  temperature: 1.0
 early_stopping:
   patience: 0
 train:
@@ -467,6 +473,8 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   const auto schedule_options = ScheduleOptions::from_config(config.sub("schedule"));
   const auto ema_options = EmaOptions::from_config(config.sub("ema"));
   const auto stopping_options = EarlyStoppingOptions::from_config(config.sub("early_stopping"));
+  auto distill_options = DistillOptions::from_config(config.sub("distill"));
+  distill_options.teacher = expand_home(distill_options.teacher);
   std::unique_ptr<Communicator> communicator;
   if (distributed.enabled()) {
     communicator = std::make_unique<Communicator>(distributed, device);
@@ -535,6 +543,11 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   }
   model->to(device);
   use_channels_last(model);
+  std::unique_ptr<Distiller> distiller;
+  if (distill_options.enabled()) {
+    distiller = std::make_unique<Distiller>(distill_options, model_options, preprocess, context.device);
+    if (logger) logger->info("distilling from {} ({} member(s))", distill_options.teacher, distiller->members());
+  }
   if (settings.batchnorm == "freeze") models::set_batchnorm_frozen(*model, true);
 
   auto optimizer = make_optimizer(
@@ -698,6 +711,11 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
         models::CudaAutocast autocast(cuda_amp);
         auto output = model->forward(images);
         loss = criterion(output, targets);
+        if (distiller) {
+          auto soft = (*distiller)(output, images);
+          loss.total = loss.total + soft;
+          loss.total_value += soft.item<double>();
+        }
       }
       FACEAGE_CHECK(std::isfinite(loss.total_value), ErrorCode::kInternal,
                     "training loss became " << loss.total_value << " at step " << state.global_step
