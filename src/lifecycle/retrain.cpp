@@ -1,5 +1,6 @@
 #include "faceage/lifecycle/retrain.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -133,11 +134,14 @@ RetrainResult retrain(const RetrainOptions& options, const Context& context) {
 
   RetrainResult result;
   result.champion_version = champion->version;
-  result.run_dir = options.run_dir.empty()
-                       ? (fs::path(options.registry_dir) / "retrain" /
-                          ("v" + std::to_string(champion->version) + "-" + monitor::format_iso8601(monitor::unix_now())))
-                             .string()
-                       : options.run_dir;
+  if (options.run_dir.empty()) {
+    // 20261204T142500Z: no ':' in a path that becomes a config value.
+    std::string stamp = monitor::format_iso8601(monitor::unix_now()).substr(0, 19) + "Z";
+    stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == ':' || c == '-'; }), stamp.end());
+    result.run_dir = (fs::path(options.registry_dir) / "retrain" / ("v" + std::to_string(champion->version) + "-" + stamp)).string();
+  } else {
+    result.run_dir = options.run_dir;
+  }
   fs::create_directories(result.run_dir);
   const fs::path run(result.run_dir);
 
