@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <string>
+
 #include "monitor/synthetic_faces.hpp"
 #include "serve_test_support.hpp"
 #include "support/error_code.hpp"
