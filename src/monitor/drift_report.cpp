@@ -121,6 +121,7 @@ nlohmann::json to_json(const DriftReport& report) {
   for (const auto& f : report.features)
     if (f.drift) j["drifted_features"].push_back(f.feature);
   if (!report.note.empty()) j["note"] = report.note;
+  if (report.feedback) j["feedback"] = to_json(*report.feedback);
   return j;
 }
 
@@ -148,7 +149,20 @@ std::string drift_report_html(const DriftReport& report) {
          << "</td><td>" << number(f.ks_p_value, 3) << "</td><td>" << number(f.wasserstein) << " ("
          << number(f.wasserstein_threshold) << ")</td><td>" << bars_svg(f) << "</td></tr>\n";
   }
-  html << "</table>\n</body></html>\n";
+  html << "</table>\n";
+  if (report.feedback) {
+    const auto& fb = *report.feedback;
+    html << "<h2>Feedback</h2>\n<p>" << fb.count << " faces with true labels: MAE " << number(fb.mae)
+         << " years; gender accuracy " << number(fb.gender_accuracy) << " over " << fb.gender_count
+         << " faces.</p>\n<table><tr><th>true age</th><th>faces</th><th>MAE</th></tr>\n";
+    for (const auto& band : fb.by_band) {
+      if (band.count == 0) continue;
+      html << "<tr><td>" << html_escape(band.label) << "</td><td>" << band.count << "</td><td>" << number(band.mae)
+           << "</td></tr>\n";
+    }
+    html << "</table>\n";
+  }
+  html << "</body></html>\n";
   return html.str();
 }
 

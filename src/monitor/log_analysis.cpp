@@ -26,6 +26,8 @@ LogDriftResult report_drift_from_log(const LogWindow& log, const std::string& re
   if (log.window.since) result.report.since = format_iso8601(*log.window.since);
   if (log.window.until) result.report.until = format_iso8601(*log.window.until);
   result.report.reference_source = reference_path + " (" + reference.source + ")";
+  const auto labelled = read_feedback(log.log_path, log.window, log.include_rotated);
+  if (!labelled.empty()) result.report.feedback = summarize_feedback(labelled);
   result.files = write_drift_report(result.report, out_dir);
   return result;
 }

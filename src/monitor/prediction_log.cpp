@@ -1,5 +1,6 @@
 #include "faceage/monitor/prediction_log.hpp"
 
+#include <cmath>
 #include <filesystem>
 
 #include "faceage/core/check.hpp"
@@ -25,7 +26,42 @@ std::unique_ptr<sqlite::Database> open_log_for_writing(const std::string& path) 
            " image_width INTEGER, image_height INTEGER, face_width REAL, face_height REAL, brightness REAL,"
            " contrast REAL, sharpness REAL, colourfulness REAL, grayscale INTEGER, detector_score REAL, pose REAL,"
            " age REAL, interval_width REAL, gender_probability REAL, PRIMARY KEY(request, face))");
+  // Feedback finds its request by the id clients know.
+  db->exec("CREATE INDEX IF NOT EXISTS requests_request_id ON requests(request_id)");
+  db->exec("CREATE TABLE IF NOT EXISTS feedback(request INTEGER NOT NULL REFERENCES requests(id), face INTEGER NOT NULL,"
+           " time REAL NOT NULL, age REAL NOT NULL, gender TEXT, PRIMARY KEY(request, face))");
   return db;
+}
+
+// The face columns of a SELECT, starting at column `c`: image_width ... gender_probability.
+constexpr const char* kFaceColumns =
+    "f.image_width, f.image_height, f.face_width, f.face_height, f.brightness, f.contrast, f.sharpness,"
+    " f.colourfulness, f.grayscale, f.detector_score, f.pose, f.age, f.interval_width, f.gender_probability";
+
+LoggedFace read_face(const Statement& s, int c) {
+  LoggedFace f;
+  f.input.image_width = s.integer(c);
+  f.input.image_height = s.integer(c + 1);
+  f.input.face_width = s.real(c + 2);
+  f.input.face_height = s.real(c + 3);
+  f.input.brightness = s.real(c + 4);
+  f.input.contrast = s.real(c + 5);
+  f.input.sharpness = s.real(c + 6);
+  f.input.colourfulness = s.real(c + 7);
+  f.input.grayscale = s.integer(c + 8) != 0;
+  if (!s.null(c + 9)) f.input.detector_score = s.real(c + 9);
+  if (!s.null(c + 10)) f.input.pose = s.real(c + 10);
+  f.output.age = s.real(c + 11);
+  f.output.interval_width = s.real(c + 12);
+  // NULL: the model had no gender head (NaN was logged, which SQLite stores as NULL).
+  f.output.gender_probability = s.null(c + 13) ? std::nan("") : s.real(c + 13);
+  return f;
+}
+
+bool has_table(const sqlite::Database& db, const char* table) {
+  Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  s.bind(1, std::string(table));
+  return s.step();
 }
 
 // The database's size as SQLite counts it (pages in FILE and its WAL): what FILE holds once the
@@ -44,12 +80,9 @@ void read_file_into(const std::string& path, const TimeWindow& window, std::vect
   options.read_only = true;
   options.description = kDescription;
   sqlite::Database db(path, options);
-  Statement s(db,
-              "SELECT r.id, r.time, r.request_id, r.model_version, r.latency_ms, f.face, f.image_width, f.image_height,"
-              " f.face_width, f.face_height, f.brightness, f.contrast, f.sharpness, f.colourfulness, f.grayscale,"
-              " f.detector_score, f.pose, f.age, f.interval_width, f.gender_probability"
-              " FROM requests r LEFT JOIN faces f ON f.request = r.id"
-              " WHERE (?1 IS NULL OR r.time >= ?1) AND (?2 IS NULL OR r.time <= ?2) ORDER BY r.id, f.face");
+  Statement s(db, std::string("SELECT r.id, r.time, r.request_id, r.model_version, r.latency_ms, f.face, ") + kFaceColumns +
+                     " FROM requests r LEFT JOIN faces f ON f.request = r.id"
+                     " WHERE (?1 IS NULL OR r.time >= ?1) AND (?2 IS NULL OR r.time <= ?2) ORDER BY r.id, f.face");
   s.bind(1, window.since).bind(2, window.until);
   std::int64_t current = -1;
   while (s.step()) {
@@ -64,23 +97,59 @@ void read_file_into(const std::string& path, const TimeWindow& window, std::vect
       out.push_back(std::move(r));
     }
     if (s.null(5)) continue;  // a request without faces
-    LoggedFace f;
-    f.input.image_width = s.integer(6);
-    f.input.image_height = s.integer(7);
-    f.input.face_width = s.real(8);
-    f.input.face_height = s.real(9);
-    f.input.brightness = s.real(10);
-    f.input.contrast = s.real(11);
-    f.input.sharpness = s.real(12);
-    f.input.colourfulness = s.real(13);
-    f.input.grayscale = s.integer(14) != 0;
-    if (!s.null(15)) f.input.detector_score = s.real(15);
-    if (!s.null(16)) f.input.pose = s.real(16);
-    f.output.age = s.real(17);
-    f.output.interval_width = s.real(18);
-    f.output.gender_probability = s.real(19);
-    out.back().faces.push_back(f);
+    out.back().faces.push_back(read_face(s, 6));
   }
+}
+
+void read_feedback_from(const std::string& path, const TimeWindow& window, std::vector<LabelledFace>& out) {
+  sqlite::OpenOptions options;
+  options.read_only = true;
+  options.description = kDescription;
+  sqlite::Database db(path, options);
+  if (!has_table(db, "feedback")) return;  // a log written before feedback existed
+  Statement s(db, std::string("SELECT r.time, r.request_id, r.model_version, b.face, b.age, b.gender, ") + kFaceColumns +
+                     " FROM feedback b JOIN requests r ON r.id = b.request JOIN faces f ON f.request = b.request AND"
+                     " f.face = b.face WHERE (?1 IS NULL OR r.time >= ?1) AND (?2 IS NULL OR r.time <= ?2)"
+                     " ORDER BY r.id, b.face");
+  s.bind(1, window.since).bind(2, window.until);
+  while (s.step()) {
+    LabelledFace l;
+    l.time = s.real(0);
+    l.request_id = s.text(1);
+    l.model_version = s.text(2);
+    l.face = s.integer(3);
+    l.true_age = s.real(4);
+    l.true_gender = s.null(5) ? "" : s.text(5);
+    l.predicted = read_face(s, 6);
+    out.push_back(std::move(l));
+  }
+}
+
+// Looks the request up in `db` and stores the label there; false when the request is not in it.
+bool store_feedback_in(sqlite::Database& db, const Feedback& feedback, FeedbackReceipt& receipt) {
+  bool found = false;
+  db.transaction([&] {
+    Statement request(db, "SELECT id, model_version, faces FROM requests WHERE request_id = ?1 ORDER BY id DESC LIMIT 1");
+    request.bind(1, feedback.request_id);
+    if (!request.step()) return;
+    found = true;
+    const std::int64_t id = request.integer64(0);
+    const int faces = request.integer(2);
+    FACEAGE_CHECK(feedback.face < faces, ErrorCode::kInvalidArgument,
+                  "request " << feedback.request_id << " answered " << faces << " face(s); there is no face "
+                             << feedback.face << " (faces count from 0 in the order of the answer)");
+    receipt.model_version = request.text(1);
+    Statement face(db, std::string("SELECT ") + kFaceColumns + " FROM faces f WHERE f.request = ?1 AND f.face = ?2");
+    face.bind(1, id).bind(2, feedback.face);
+    FACEAGE_CHECK(face.step(), ErrorCode::kInternal, "request " << feedback.request_id << " lacks its face rows");
+    receipt.predicted = read_face(face, 0);
+    Statement insert(db, "INSERT OR REPLACE INTO feedback(request, face, time, age, gender) VALUES(?1, ?2, ?3, ?4, ?5)");
+    insert.bind(1, id).bind(2, feedback.face).bind(3, feedback.time).bind(4, feedback.age);
+    if (feedback.gender.empty()) insert.bind_null(5);
+    else insert.bind(5, feedback.gender);
+    insert.run();
+  });
+  return found;
 }
 
 }  // namespace
@@ -114,9 +183,31 @@ bool PredictionLogWriter::log(PredictionRecord record) {
       return false;
     }
     queue_.push_back(std::move(record));
+    ++enqueued_;
   }
   wake_.notify_one();
   return true;
+}
+
+FeedbackReceipt PredictionLogWriter::add_feedback(const Feedback& feedback) {
+  FACEAGE_CHECK(!feedback.request_id.empty(), ErrorCode::kInvalidArgument, "feedback needs a request_id");
+  FACEAGE_CHECK(feedback.face >= 0, ErrorCode::kInvalidArgument, "feedback face must be >= 0, got " << feedback.face);
+  FACEAGE_CHECK(std::isfinite(feedback.age) && feedback.age >= 0 && feedback.age <= 150, ErrorCode::kInvalidArgument,
+                "feedback age must be in [0, 150] years, got " << feedback.age);
+  FACEAGE_CHECK(feedback.gender.empty() || feedback.gender == "male" || feedback.gender == "female",
+                ErrorCode::kInvalidArgument, "feedback gender must be \"male\" or \"female\", got \"" << feedback.gender << "\"");
+  std::future<FeedbackReceipt> result;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    FACEAGE_CHECK(!stopping_, ErrorCode::kNotReady, "the prediction log is closing");
+    FeedbackTask task;
+    task.feedback = feedback;
+    task.after = enqueued_;
+    result = task.promise.get_future();
+    feedback_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+  return result.get();  // rethrows the writer's error
 }
 
 void PredictionLogWriter::flush() {
@@ -137,22 +228,31 @@ std::string PredictionLogWriter::last_error() const {
 void PredictionLogWriter::run() {
   std::vector<PredictionRecord> batch;
   for (;;) {
+    std::deque<FeedbackTask> ready;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !feedback_.empty(); });
+      if (queue_.empty() && feedback_.empty()) return;  // stopping, and everything is written
       while (!queue_.empty() && batch.size() < options_.batch_size) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       in_flight_ = batch.size();
+      // Feedback whose preceding records are all processed (or will be by this batch) runs after it.
+      const std::uint64_t done_after_batch = processed_ + batch.size();
+      while (!feedback_.empty() && feedback_.front().after <= done_after_batch) {
+        ready.push_back(std::move(feedback_.front()));
+        feedback_.pop_front();
+      }
     }
     std::string error;
-    try {
-      write_batch(batch);
-      rotate_if_full();
-    } catch (const std::exception& e) {
-      error = e.what();
+    if (!batch.empty()) {
+      try {
+        write_batch(batch);
+        rotate_if_full();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -163,11 +263,39 @@ void PredictionLogWriter::run() {
         counters_.failed += batch.size();
         last_error_ = error;
       }
+      processed_ += batch.size();
       in_flight_ = 0;
     }
     batch.clear();
+    run_feedback(ready);
     idle_.notify_all();
   }
+}
+
+void PredictionLogWriter::run_feedback(std::deque<FeedbackTask>& ready) {
+  for (auto& task : ready) {
+    try {
+      task.promise.set_value(store_feedback(task.feedback));
+    } catch (...) {
+      task.promise.set_exception(std::current_exception());
+    }
+  }
+}
+
+FeedbackReceipt PredictionLogWriter::store_feedback(const Feedback& feedback) {
+  FeedbackReceipt receipt;
+  if (!db_) db_ = open_log_for_writing(options_.path);
+  if (store_feedback_in(*db_, feedback, receipt)) return receipt;
+  // Older requests live in the rotated files; rotation runs on this thread, so none moves meanwhile.
+  for (int n = 1; n <= options_.keep_rotated; ++n) {
+    const std::string rotated = rotated_name(options_.path, n);
+    std::error_code ec;
+    if (!fs::exists(rotated, ec)) break;
+    auto db = open_log_for_writing(rotated);
+    if (store_feedback_in(*db, feedback, receipt)) return receipt;
+  }
+  throw Error(ErrorCode::kNotFound, "no logged request has id '" + feedback.request_id + "'",
+              "use the request_id of a prediction answered by this server (rotated-out logs are gone)");
 }
 
 void PredictionLogWriter::write_batch(std::vector<PredictionRecord>& batch) {
@@ -244,6 +372,19 @@ std::vector<PredictionRecord> read_prediction_log(const std::string& path, const
   std::vector<PredictionRecord> records;
   for (const auto& file : files) read_file_into(file, window, records);
   return records;
+}
+
+std::vector<LabelledFace> read_feedback(const std::string& path, const TimeWindow& window, bool include_rotated) {
+  std::vector<std::string> files;
+  if (include_rotated) {
+    files = prediction_log_files(path);
+  } else if (fs::exists(path)) {
+    files.push_back(path);
+  }
+  if (files.empty()) throw Error(ErrorCode::kNotFound, "no prediction log at " + path);
+  std::vector<LabelledFace> out;
+  for (const auto& file : files) read_feedback_from(file, window, out);
+  return out;
 }
 
 std::vector<LoggedFace> logged_faces(const std::vector<PredictionRecord>& records) {

@@ -91,4 +91,11 @@ void save_reference_profile(const ReferenceProfile& profile, const std::string& 
   write_file_atomic(path, to_json(profile).dump(1) + "\n");
 }
 
+std::optional<ReferenceProfile> reference_profile_of_bundle(const nlohmann::json& bundle_info) {
+  if (!bundle_info.is_object() || !bundle_info.contains("metadata")) return std::nullopt;
+  const auto& metadata = bundle_info["metadata"];
+  if (!metadata.is_object() || !metadata.contains(kBundleProfileKey)) return std::nullopt;
+  return reference_profile_from_json(metadata[kBundleProfileKey]);
+}
+
 }  // namespace faceage::monitor

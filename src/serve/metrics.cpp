@@ -139,6 +139,14 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
   return histograms_.back();
 }
 
+bool MetricsRegistry::has_gauge(const std::string& name, const Labels& labels) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& f : families_) {
+    if (f->name == name && f->type == Type::kGauge) return f->index.count(labels) > 0;
+  }
+  return false;
+}
+
 void MetricsRegistry::clear_gauge(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& f : families_) {

@@ -14,7 +14,9 @@ const std::vector<std::string>& known_keys() {
       "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "max_batch_size", "max_wait_ms",
       "max_body_mb", "max_pixels", "max_images_per_request", "read_timeout_s", "write_timeout_s",
       "keep_alive_timeout_s", "auth_token", "auth_token_env", "access_log", "all_faces", "flip_average", "precision",
-      "detector", "annotate_quality", "minor_gate", "coverage", "unreliable_below", "refuse_unreliable"};
+      "detector", "annotate_quality", "minor_gate", "coverage", "unreliable_below", "refuse_unreliable", "registry",
+      "registry_poll_s", "prediction_log", "prediction_log_max_mb", "prediction_log_keep", "prediction_log_queue",
+      "reference_profile", "drift_window", "drift_min_faces", "feedback_window"};
   return keys;
 }
 }  // namespace
@@ -65,6 +67,16 @@ ServeOptions serve_options_from_config(const Config& config) {
   o.coverage = config.get_or<double>("coverage", o.coverage);
   o.unreliable_below = config.get_or<double>("unreliable_below", o.unreliable_below);
   o.refuse_unreliable = config.get_or<bool>("refuse_unreliable", o.refuse_unreliable);
+  o.registry = config.get_or<std::string>("registry", o.registry);
+  o.registry_poll_s = config.get_or<double>("registry_poll_s", o.registry_poll_s);
+  o.prediction_log = config.get_or<std::string>("prediction_log", o.prediction_log);
+  o.prediction_log_max_mb = config.get_or<double>("prediction_log_max_mb", o.prediction_log_max_mb);
+  o.prediction_log_keep = config.get_or<int>("prediction_log_keep", o.prediction_log_keep);
+  o.prediction_log_queue = config.get_or<int>("prediction_log_queue", o.prediction_log_queue);
+  o.reference_profile = config.get_or<std::string>("reference_profile", o.reference_profile);
+  o.drift_window = config.get_or<int>("drift_window", o.drift_window);
+  o.drift_min_faces = config.get_or<int>("drift_min_faces", o.drift_min_faces);
+  o.feedback_window = config.get_or<int>("feedback_window", o.feedback_window);
   validate(o);
   return o;
 }
@@ -92,6 +104,16 @@ void validate(const ServeOptions& o) {
         std::to_string(o.annotate_quality));
   check(!o.model_name.empty() && o.model_name.find('/') == std::string::npos, "model_name",
         "a non-empty name without '/'", o.model_name);
+  check(o.registry.empty() || o.model_paths.empty(), "registry",
+        "empty when models are given (the registry decides what is served)", o.registry);
+  check(o.registry_poll_s >= 0.05 && o.registry_poll_s <= 3600, "registry_poll_s", "in [0.05, 3600]",
+        std::to_string(o.registry_poll_s));
+  check(o.prediction_log_max_mb > 0, "prediction_log_max_mb", "> 0", std::to_string(o.prediction_log_max_mb));
+  check(o.prediction_log_keep >= 0, "prediction_log_keep", ">= 0", std::to_string(o.prediction_log_keep));
+  check(o.prediction_log_queue >= 1, "prediction_log_queue", ">= 1", std::to_string(o.prediction_log_queue));
+  check(o.drift_window >= 1, "drift_window", ">= 1", std::to_string(o.drift_window));
+  check(o.drift_min_faces >= 1, "drift_min_faces", ">= 1", std::to_string(o.drift_min_faces));
+  check(o.feedback_window >= 1, "feedback_window", ">= 1", std::to_string(o.feedback_window));
 }
 
 std::string resolve_auth_token(const ServeOptions& options) {

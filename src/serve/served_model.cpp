@@ -18,7 +18,10 @@ ServedModel::ServedModel(const ServedModelOptions& options, const Context& conte
   const auto& info = predictor_->info();
   const nlohmann::json first = info.bundles.empty() ? nlohmann::json::object() : info.bundles.front();
   const auto metadata = first.value("metadata", nlohmann::json::object());
-  if (metadata.contains("version") && metadata["version"].is_string()) {
+  registry_ = options.registry;
+  if (!options.version.empty()) {
+    version_ = options.version;
+  } else if (metadata.contains("version") && metadata["version"].is_string()) {
     version_ = metadata["version"].get<std::string>();
   } else {
     version_ = sha256_file(info.paths.front()).substr(0, 12);
@@ -98,7 +101,8 @@ nlohmann::json ServedModel::describe(const std::string& name) const {
           {"precision", info.precision},
           {"flip_average", info.flip_average},
           {"ensemble", info.members},
-          {"bundles", std::move(bundles)}};
+          {"bundles", std::move(bundles)},
+          {"registry", registry_}};
 }
 
 }  // namespace faceage::serve

@@ -14,8 +14,12 @@
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/strings.hpp"
+#include "faceage/infer/monitoring.hpp"
+#include "faceage/monitor/time.hpp"
 #include "faceage/serve/access_log.hpp"
 #include "faceage/serve/http_util.hpp"
+#include "faceage/serve/model_monitor.hpp"
+#include "faceage/serve/registry_watch.hpp"
 #include "faceage/serve/served_model.hpp"
 #include "faceage/serve/signals.hpp"
 #include "faceage/serve/web_page.hpp"
@@ -37,7 +41,29 @@ constexpr const char* kJson = "application/json";
 struct RequestState {
   std::string request_id;
   int faces = -1;
+  double arrival = 0;  // unix seconds
+  // Set by prediction routes when the monitor wants it; logged after the answer is sent.
+  std::optional<monitor::PredictionRecord> log_record;
 };
+
+// What a (re)load serves: bundle paths, and where they came from when a registry named them.
+struct ModelSource {
+  std::vector<std::string> paths;
+  std::string version;                // "" : derived from the bundle
+  nlohmann::json registry;            // null unless from a registry
+  std::optional<int> registry_version;
+};
+
+ModelSource source_of(const std::string& registry_dir, const monitor::ModelVersion& v) {
+  return {{v.bundle_path},
+          std::to_string(v.version),
+          {{"dir", registry_dir},
+           {"version", v.version},
+           {"stage", monitor::stage_name(v.stage)},
+           {"sha256", v.sha256},
+           {"created_at", v.created_at}},
+          v.version};
+}
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
@@ -94,6 +120,7 @@ struct Server::Impl {
   std::mutex reload_mutex;  // one load at a time
 
   std::unique_ptr<SignalWatcher> signals;
+  std::unique_ptr<ModelMonitor> model_monitor;  // prediction log, drift and feedback windows
   std::atomic<std::uint64_t> next_request{0};
   std::string request_prefix;
 
@@ -136,9 +163,11 @@ struct Server::Impl {
     return model;
   }
 
-  std::shared_ptr<ServedModel> make_model(const std::vector<std::string>& paths) {
+  std::shared_ptr<ServedModel> make_model(const ModelSource& source) {
     ServedModelOptions o;
-    o.predictor.model_paths = paths;
+    o.predictor.model_paths = source.paths;
+    o.version = source.version;
+    o.registry = source.registry;
     o.predictor.all_faces = options.all_faces;
     o.predictor.flip_average = options.flip_average;
     o.predictor.precision = options.precision;
@@ -182,6 +211,7 @@ struct Server::Impl {
       const auto start = Clock::now();
       in_flight.inc();
       RequestState state;
+      state.arrival = monitor::unix_now();
       state.request_id = sanitize_request_id(req.get_header_value("X-Request-Id"));
       if (state.request_id.empty()) state.request_id = request_prefix + "-" + std::to_string(++next_request);
       try {
@@ -202,6 +232,10 @@ struct Server::Impl {
       res.set_header("X-Request-Id", state.request_id);
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
       record(req, res, label, state, seconds);
+      if (state.log_record) {
+        state.log_record->latency_ms = seconds * 1000.0;
+        model_monitor->observe(std::move(*state.log_record));  // a queue push: the disk is another thread's
+      }
       in_flight.dec();
     };
     if (method == "GET") http.Get(pattern, wrapped);
@@ -279,6 +313,17 @@ struct Server::Impl {
       faces += static_cast<int>(p.faces.size());
     }
     state.faces = faces;
+    if (model_monitor->wants_records()) {
+      monitor::PredictionRecord r;
+      r.time = state.arrival;
+      r.request_id = state.request_id;
+      r.model_version = served.version();
+      for (const auto& p : predictions) {
+        auto logged = infer::logged_faces(p);
+        r.faces.insert(r.faces.end(), std::make_move_iterator(logged.begin()), std::make_move_iterator(logged.end()));
+      }
+      state.log_record = std::move(r);
+    }
     return predictions;
   }
 
@@ -389,8 +434,16 @@ struct Server::Impl {
             send_json(res, 200, {{"ready", served != nullptr}, {"models", models}});
           });
     route("GET", "/metrics", "/metrics", true, [this](const httplib::Request&, httplib::Response& res, RequestState&) {
+      model_monitor->refresh_metrics();
       res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
     });
+    route("POST", "/v1/feedback", "/v1/feedback", true,
+          [this](const httplib::Request& req, httplib::Response& res, RequestState&) {
+            const std::string media = media_type(req.get_header_value("Content-Type"));
+            FACEAGE_CHECK(media.empty() || media == kJson, ErrorCode::kUnsupportedMediaType,
+                          "/v1/feedback takes application/json, got '" << media << "'");
+            send_json(res, 200, model_monitor->feedback(nlohmann::json::parse(req.body)));
+          });
     route("POST", "/admin/reload", "/admin/reload", true,
           [this](const httplib::Request& req, httplib::Response& res, RequestState&) {
             // Without a token, only local callers may swap models.
@@ -472,7 +525,9 @@ struct Server::Impl {
         send_json(res, http_status(error->code), v2_error_body(error->code, error->message));
         return;
       }
-      send_json(res, 200, v2_response(request, predictions, options.model_name, served->version()));
+      auto body = v2_response(request, predictions, options.model_name, served->version());
+      body["parameters"] = {{"request_id", state.request_id}};  // the id /v1/feedback refers to
+      send_json(res, 200, body);
     } catch (const Error& e) {
       send_json(res, http_status(e.code()), v2_error_body(e.code(), e.full_message()));
     } catch (const nlohmann::json::exception& e) {
@@ -504,24 +559,45 @@ struct Server::Impl {
     }));
   }
 
+  // Loads `requested` (empty: the registry's production version when serving from a registry,
+  // else the current paths) beside the serving model and swaps it in.
   ReloadResult reload(const std::vector<std::string>& requested) {
+    if (requested.empty() && !options.registry.empty()) {
+      try {
+        return load(source_of(options.registry, production_version(options.registry)));
+      } catch (const Error& e) {
+        ReloadResult result;
+        result.error = e.full_message();
+        result.error_code = e.code();
+        auto current = current_model();
+        result.version = current ? current->version() : "";
+        if (context.logger) context.logger->error("reload from the registry failed: {}", result.error);
+        return result;
+      }
+    }
+    ModelSource source;
+    source.paths = requested;
+    if (source.paths.empty()) {
+      std::lock_guard<std::mutex> lock(model_mutex);
+      source.paths = model_paths.empty() ? options.model_paths : model_paths;
+    }
+    return load(source);
+  }
+
+  ReloadResult load(const ModelSource& source) {
     std::lock_guard<std::mutex> reload_lock(reload_mutex);
     const auto start = Clock::now();
     ReloadResult result;
-    std::vector<std::string> paths = requested;
-    if (paths.empty()) {
-      std::lock_guard<std::mutex> lock(model_mutex);
-      paths = model_paths.empty() ? options.model_paths : model_paths;
-    }
     try {
       // Loaded beside the serving model; requests keep using the old one until the swap.
-      auto fresh = make_model(paths);
+      auto fresh = make_model(source);
       {
         std::lock_guard<std::mutex> lock(model_mutex);
         model = fresh;
-        model_paths = paths;
+        model_paths = source.paths;
       }
       publish_model_info(*fresh);
+      model_monitor->model_changed(fresh->version(), fresh->info().bundles);
       result.ok = true;
       result.version = fresh->version();
       metrics.counter("faceage_model_loads_total", "Model loads and reloads by result", {{"result", "ok"}}).inc();
@@ -541,6 +617,23 @@ struct Server::Impl {
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return result;
   }
+
+  // Serving from a registry: follow its production version (promotions, rollbacks).
+  void watch_registry(int serving_version) {
+    registry_watcher = std::make_unique<RegistryWatcher>(
+        options.registry, serving_version,
+        std::chrono::milliseconds(static_cast<std::int64_t>(options.registry_poll_s * 1000)),
+        [this](const monitor::ModelVersion& production) {
+          if (context.logger) context.logger->info("registry: version {} is production; reloading", production.version);
+          return load(source_of(options.registry, production)).ok;
+        },
+        [this](const std::string& message) {
+          if (context.logger) context.logger->warn("registry: {}; still serving what is loaded", message);
+        });
+  }
+
+  // Last member: destroyed first, so a reload it runs never meets a half-destroyed server.
+  std::unique_ptr<RegistryWatcher> registry_watcher;
 };
 
 Server::Server(const ServeOptions& options, const Context& context) : impl_(std::make_unique<Impl>(options, context)) {
@@ -556,12 +649,15 @@ Server::Server(const ServeOptions& options, const Context& context) : impl_(std:
   // httplib closes a keep-alive connection after 5 requests by default; reconnecting costs more
   // than the request under load. 100 still lets connections rotate over the thread pool.
   http.set_keep_alive_max_count(100);
+  // Opens the prediction log now: a bad path fails at startup, not at the first request.
+  impl_->model_monitor = std::make_unique<ModelMonitor>(options, impl_->metrics, context);
   impl_->add_routes();
   impl_->add_error_handler();
 }
 
 Server::~Server() {
   impl_->signals.reset();
+  impl_->registry_watcher.reset();
   if (impl_->started) {
     stop();
     wait();
@@ -592,7 +688,17 @@ int Server::start() {
 }
 
 void Server::load_models() {
-  auto result = impl_->reload(impl_->options.model_paths);
+  const auto& registry = impl_->options.registry;
+  if (!registry.empty()) {
+    const auto production = production_version(registry);  // kNotFound with a hint
+    auto result = impl_->load(source_of(registry, production));
+    if (!result.ok) throw Error(result.error_code, "cannot load production version " + std::to_string(production.version) + " of " + registry + ": " + result.error);
+    impl_->watch_registry(production.version);
+    return;
+  }
+  ModelSource source;
+  source.paths = impl_->options.model_paths;
+  auto result = impl_->load(source);
   if (!result.ok) throw Error(ErrorCode::kModel, "cannot load the model: " + result.error);
 }
 

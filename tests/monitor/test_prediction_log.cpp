@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "faceage/core/sqlite.hpp"
@@ -139,6 +140,99 @@ TEST(PredictionLog, BadPathsFailClearly) {
   EXPECT_EQ(error_of([] { PredictionLogWriter writer({"/proc/no/such/dir/p.db"}); }), ErrorCode::kIo);
   TempDir tmp;
   EXPECT_EQ(error_of([&] { read_prediction_log(tmp.file("missing.db")); }), ErrorCode::kNotFound);
+}
+
+Feedback label(const std::string& request_id, int face, double age, const std::string& gender = "") {
+  Feedback f;
+  f.request_id = request_id;
+  f.face = face;
+  f.age = age;
+  f.gender = gender;
+  f.time = 1796400000.0;
+  return f;
+}
+
+TEST(PredictionLogFeedback, StoresLabelsBesideTheLoggedFaceAndReadsThemBack) {
+  TempDir tmp;
+  const std::string path = tmp.file("p.db");
+  std::vector<PredictionRecord> sent;
+  for (int i = 0; i < 4; ++i) sent.push_back(record(i, 2));
+  {
+    PredictionLogWriter writer({path});
+    for (const auto& r : sent) ASSERT_TRUE(writer.log(r));
+    // No flush: feedback waits for the records queued before it, so it finds req-3 at once.
+    const auto receipt = writer.add_feedback(label("req-3", 1, 40, "female"));
+    EXPECT_EQ(receipt.model_version, "3");
+    EXPECT_DOUBLE_EQ(receipt.predicted.output.age, sent[3].faces[1].output.age);
+    writer.add_feedback(label("req-0", 0, 10));
+    writer.add_feedback(label("req-0", 0, 12, "male"));  // a correction replaces the label
+  }
+  const auto got = read_feedback(path);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].request_id, "req-0");
+  EXPECT_DOUBLE_EQ(got[0].true_age, 12);
+  EXPECT_EQ(got[0].true_gender, "male");
+  EXPECT_DOUBLE_EQ(got[0].predicted.input.brightness, sent[0].faces[0].input.brightness);
+  EXPECT_EQ(got[1].request_id, "req-3");
+  EXPECT_EQ(got[1].face, 1);
+  EXPECT_DOUBLE_EQ(got[1].true_age, 40);
+  EXPECT_EQ(got[1].true_gender, "female");
+  EXPECT_DOUBLE_EQ(got[1].predicted.output.age, sent[3].faces[1].output.age);
+  // The window applies to the request's time.
+  TimeWindow late;
+  late.since = sent[1].time;
+  EXPECT_EQ(read_feedback(path, late).size(), 1u);
+}
+
+TEST(PredictionLogFeedback, TypedErrorsForUnknownRequestsFacesAndLabels) {
+  TempDir tmp;
+  PredictionLogWriter writer({tmp.file("p.db")});
+  writer.log(record(0, 1));
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("nobody", 0, 30)); }), ErrorCode::kNotFound);
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("req-0", 1, 30)); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("req-0", -1, 30)); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("req-0", 0, -2)); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("req-0", 0, std::nan(""))); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("req-0", 0, 30, "robot")); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of([&] { writer.add_feedback(label("", 0, 30)); }), ErrorCode::kInvalidArgument);
+  // After all those refusals the log still takes a good label.
+  EXPECT_NO_THROW(writer.add_feedback(label("req-0", 0, 30)));
+}
+
+TEST(PredictionLogFeedback, FindsRequestsInRotatedFiles) {
+  TempDir tmp;
+  const std::string path = tmp.file("p.db");
+  PredictionLogOptions options{path};
+  options.max_bytes = 48 * 1024;
+  options.keep_rotated = 3;
+  options.batch_size = 20;
+  PredictionLogWriter writer(options);
+  for (int i = 0; i < 600; ++i) {
+    while (!writer.log(record(i))) writer.flush();
+  }
+  writer.flush();
+  ASSERT_GE(writer.counters().rotations, 1u);
+  EXPECT_NO_THROW(writer.add_feedback(label("req-599", 0, 50)));
+  // The oldest request still kept is in the oldest rotated file.
+  const auto kept = read_prediction_log(path);
+  ASSERT_FALSE(kept.empty());
+  ASSERT_NE(kept.front().request_id, "req-599");
+  EXPECT_NO_THROW(writer.add_feedback(label(kept.front().request_id, 0, 20)));
+  writer.flush();
+  const auto labelled = read_feedback(path);
+  ASSERT_EQ(labelled.size(), 2u);
+  EXPECT_EQ(labelled.front().request_id, kept.front().request_id);  // oldest first
+}
+
+TEST(PredictionLogFeedback, LogsWithoutAFeedbackTableReadAsNoFeedback) {
+  TempDir tmp;
+  const std::string path = tmp.file("old.db");
+  {
+    sqlite::Database db(path);
+    db.exec("CREATE TABLE requests(id INTEGER PRIMARY KEY, time REAL, request_id TEXT, model_version TEXT,"
+            " latency_ms REAL, faces INTEGER)");
+  }
+  EXPECT_TRUE(read_feedback(path).empty());
 }
 
 }  // namespace

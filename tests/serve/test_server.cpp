@@ -8,6 +8,9 @@
 #include <thread>
 
 #include "faceage/infer/predictor.hpp"
+#include "faceage/models/bundle.hpp"
+#include "faceage/monitor/model_registry.hpp"
+#include "faceage/monitor/prediction_log.hpp"
 #include "faceage/serve/http_util.hpp"
 #include "faceage/serve/served_model.hpp"
 #include "serve_test_support.hpp"
@@ -433,6 +436,73 @@ TEST_F(ServeServer, HotReloadUnderLoadLosesNoRequest) {
   EXPECT_NE(metrics.find("faceage_model_loads_total{result=\"failed\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("version=\"" + version_b + "\""), std::string::npos);
   EXPECT_EQ(metrics.find("version=\"" + version_a + "\""), std::string::npos);
+}
+
+TEST_F(ServeServer, ServesTheRegistrysProductionLogsAndTakesFeedback) {
+  monitor::ModelRegistry registry(dir_->file("registry"));
+  for (const auto& bundle : {bundle_a_, bundle_b_}) {
+    registry.register_version(monitor::register_request_from_bundle_info(bundle, models::read_bundle_info(bundle)),
+                              {"test", "test bundle"});
+  }
+  auto options = test_options(bundle_a_);
+  options.model_paths.clear();
+  options.registry = registry.dir();
+  options.registry_poll_s = 0.1;
+  options.prediction_log = dir_->file("log/predictions.db");
+  // No production version yet: the server cannot start serving, and says why.
+  EXPECT_THROW(start(options), Error);
+  registry.promote(1, {"test", "first"});
+  auto server = start(options);
+  auto c = client(server->port());
+
+  auto models = json::parse(c.Get("/v1/models")->body)["models"][0];
+  EXPECT_EQ(models["version"], "1");
+  EXPECT_EQ(models["registry"]["version"], 1);
+  EXPECT_EQ(models["registry"]["stage"], "production");
+
+  auto answer = c.Post("/v1/predict", face_, "image/png");
+  ASSERT_EQ(answer->status, 200) << answer->body;
+  const auto body = json::parse(answer->body);
+  EXPECT_EQ(body["model_version"], "1");
+  const std::string request_id = body["request_id"];
+  EXPECT_EQ(answer->get_header_value("X-Request-Id"), request_id);
+  // OIP v2 answers carry it as a parameter.
+  json v2 = {{"inputs", {{{"name", "image"}, {"datatype", "BYTES"}, {"shape", {1}}, {"data", {base64_encode(face_)}}}}}};
+  auto v2_answer = c.Post("/v2/models/faceage/infer", v2.dump(), "application/json");
+  ASSERT_EQ(v2_answer->status, 200) << v2_answer->body;
+  EXPECT_EQ(json::parse(v2_answer->body)["parameters"]["request_id"], v2_answer->get_header_value("X-Request-Id"));
+
+  auto feedback = c.Post("/v1/feedback", json{{"request_id", request_id}, {"face", 0}, {"age", 40}}.dump(), "application/json");
+  ASSERT_EQ(feedback->status, 200) << feedback->body;
+  EXPECT_EQ(json::parse(feedback->body)["model_version"], "1");
+  auto unknown = c.Post("/v1/feedback", json{{"request_id", "nobody"}, {"age", 40}}.dump(), "application/json");
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(error_code(unknown), "not_found");
+  auto no_face = c.Post("/v1/feedback", json{{"request_id", request_id}, {"face", 9}, {"age", 40}}.dump(), "application/json");
+  EXPECT_EQ(no_face->status, 400);
+  EXPECT_EQ(c.Post("/v1/feedback", "age=40", "text/plain")->status, 415);
+  const auto metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("faceage_feedback_total 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("faceage_feedback_mae_years{band=\"all\"}"), std::string::npos);
+
+  // A promotion switches the running server.
+  registry.promote(2, {"test", "second"});
+  for (int i = 0; i < 200 && server->model()->version() != "2"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  EXPECT_EQ(server->model()->version(), "2");
+  EXPECT_EQ(json::parse(c.Get("/v1/models")->body)["models"][0]["registry"]["version"], 2);
+  EXPECT_EQ(json::parse(c.Post("/v1/predict", face_, "image/png")->body)["model_version"], "2");
+  server.reset();  // the log writer drains on destruction
+
+  const auto logged = monitor::read_prediction_log(options.prediction_log);
+  ASSERT_EQ(logged.size(), 3u);
+  EXPECT_EQ(logged[0].request_id, request_id);
+  EXPECT_EQ(logged[0].model_version, "1");
+  EXPECT_EQ(logged[2].model_version, "2");
+  EXPECT_GT(logged[0].latency_ms, 0);
+  ASSERT_FALSE(logged[0].faces.empty());
+  const auto labelled = monitor::read_feedback(options.prediction_log);
+  ASSERT_EQ(labelled.size(), 1u);
+  EXPECT_DOUBLE_EQ(labelled[0].true_age, 40);
 }
 
 TEST_F(ServeServer, SigtermDrainsInFlightRequestsThenStops) {

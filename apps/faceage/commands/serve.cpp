@@ -16,6 +16,7 @@ struct ServeArgs {
   std::string host;
   int port = -1;
   bool sagemaker = false;
+  std::string registry, prediction_log, reference;
 };
 }  // namespace
 
@@ -28,6 +29,12 @@ void add_serve_command(CLI::App& app, CliState& state) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--config", args->config_path, "serve config YAML (see configs/serve/default.yaml)");
   cmd->add_option("--set", args->overrides, "override a config key: --set max_batch_size=8");
+  cmd->add_option("--registry", args->registry,
+                  "serve the production version of this model registry and follow it (hot reload on promotion)");
+  cmd->add_option("--prediction-log", args->prediction_log,
+                  "log each prediction's input statistics and outputs (never the image) to this SQLite file");
+  cmd->add_option("--reference", args->reference,
+                  "reference profile for the drift gauges when the bundle carries none (faceage monitor profile)");
   cmd->add_flag("--sagemaker", args->sagemaker, "SageMaker container contract: 0.0.0.0:8080, /ping, /invocations");
   cmd->callback([args, &state] {
     Config config = args->config_path.empty() ? Config() : Config::from_file(args->config_path);
@@ -37,6 +44,9 @@ void add_serve_command(CLI::App& app, CliState& state) {
     if (!args->models.empty()) options.model_paths = args->models;
     if (!args->host.empty()) options.host = args->host;
     if (args->port >= 0) options.port = args->port;
+    if (!args->registry.empty()) options.registry = args->registry;
+    if (!args->prediction_log.empty()) options.prediction_log = args->prediction_log;
+    if (!args->reference.empty()) options.reference_profile = args->reference;
     serve::validate(options);
 
     auto context = state.make_context();

@@ -9,6 +9,7 @@
 #include "commands/commands.hpp"
 #include "faceage/core/check.hpp"
 #include "faceage/core/config.hpp"
+#include "faceage/lifecycle/reference.hpp"
 #include "faceage/models/tensor_io.hpp"
 #include "faceage/train/distributed.hpp"
 #include "faceage/train/sagemaker.hpp"
@@ -37,6 +38,7 @@ struct TrainArgs {
   bool sagemaker = false;
   std::string sagemaker_root;
   int nproc = 1;
+  bool no_profile = false;
 };
 
 std::string default_run_dir(const std::string& config_path) {
@@ -95,6 +97,11 @@ int run_train(const TrainArgs& args, const CliState& state) {
   if (context.logger) context.logger->info("run directory: {}", run_dir);
   auto summary = train::train(config, run_dir, context, hooks);
   if (!hooks.distributed.is_main()) return 0;
+  if (!args.no_profile) {
+    // The drift reference a server uses for this model (docs/monitoring.md): its answers on val.
+    const auto profile = lifecycle::embed_validation_profile(summary.best_bundle, context);
+    if (context.logger) context.logger->info("reference profile in best.fab: {}", profile.source);
+  }
   std::cout << "run " << summary.run_dir << ": " << summary.epochs_done << " epoch(s), best val MAE "
             << summary.best_val_mae << " at epoch " << summary.best_epoch << (summary.stopped_early ? " (stopped early)" : "")
             << "\nbest bundle: " << summary.best_bundle << "\n";
@@ -115,6 +122,8 @@ void add_train_command(CLI::App& app, CliState& state) {
                 "run as a SageMaker training job (/opt/ml: hyperparameters.json, data channels, model/, failure)");
   cmd->add_option("--nproc", args->nproc, "start N local worker processes (data-parallel; see docs/scaling.md)")
       ->check(CLI::Range(1, 256));
+  cmd->add_flag("--no-profile", args->no_profile,
+                "do not embed the reference profile (the model's answers on the validation split) in best.fab");
   cmd->add_option("--sagemaker-root", args->sagemaker_root, "the /opt/ml root (default /opt/ml or $FACEAGE_SAGEMAKER_ROOT)");
   cmd->callback([args, &state] { state.exit_code = run_train(*args, state); });
 }

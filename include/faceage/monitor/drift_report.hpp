@@ -7,12 +7,14 @@
 // Significance alone flags trivial shifts in big windows; size alone flags noise in small ones.
 // The report drifts when any feature does and the window holds at least min_faces faces.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "faceage/monitor/face_stats.hpp"
+#include "faceage/monitor/feedback.hpp"
 #include "faceage/monitor/profile.hpp"
 
 namespace faceage::monitor {
@@ -41,6 +43,8 @@ struct DriftReport {
   std::string reference_source;
   DriftThresholds thresholds;
   std::vector<FeatureDrift> features;  // features known to both sides, monitored_features() order
+  // Live accuracy over the window's faces that received feedback (absent: none did).
+  std::optional<FeedbackSummary> feedback;
 };
 
 // Features missing on either side are skipped (listed in note when none remain).

@@ -5,6 +5,7 @@
 // that a bundle can carry it.
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,10 @@ nlohmann::json to_json(const ReferenceProfile& profile);
 ReferenceProfile reference_profile_from_json(const nlohmann::json& json);
 ReferenceProfile load_reference_profile(const std::string& path);  // kNotFound / kConfig
 void save_reference_profile(const ReferenceProfile& profile, const std::string& path);  // atomic
+
+// Where a bundle (or an ensemble file) carries its profile: metadata.reference_profile.
+inline constexpr const char* kBundleProfileKey = "reference_profile";
+// The profile in a bundle's JSON (models::read_bundle_info), if it has one; kConfig when malformed.
+std::optional<ReferenceProfile> reference_profile_of_bundle(const nlohmann::json& bundle_info);
 
 }  // namespace faceage::monitor

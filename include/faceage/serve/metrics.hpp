@@ -70,6 +70,8 @@ class MetricsRegistry {
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram& histogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
                        const Labels& labels = {});
+  // Whether a gauge (name, labels) exists (without creating it).
+  bool has_gauge(const std::string& name, const Labels& labels) const;
   // Removes every label set of a gauge family (e.g. the model-info gauge before a new model).
   void clear_gauge(const std::string& name);
 

@@ -48,6 +48,25 @@ struct ServeOptions {
   double unreliable_below = 0.3;
   bool refuse_unreliable = false;
 
+  // Model lifecycle (docs/monitoring.md).
+  // A model registry directory: serve its production version and switch (hot reload, no failed
+  // request) when production changes; polled every registry_poll_s. Excludes `models`.
+  std::string registry;
+  double registry_poll_s = 5;
+  // The prediction log (SQLite; "" off): per request and face the input statistics and outputs,
+  // never the image, written by a background thread from a bounded queue (full: dropped, counted).
+  std::string prediction_log;
+  double prediction_log_max_mb = 64;  // rotate above this
+  int prediction_log_keep = 3;        // rotated files kept
+  int prediction_log_queue = 10000;   // records waiting for the writer
+  // Drift gauges on /metrics over the last drift_window faces against the serving model's
+  // reference profile (its bundle's metadata.reference_profile), else this file ("" none).
+  std::string reference_profile;
+  int drift_window = 1000;
+  int drift_min_faces = 30;  // fewer faces in the window: no verdict (faceage_drift_detected 0)
+  // Live accuracy on /metrics over the last feedback_window labelled faces (POST /v1/feedback).
+  int feedback_window = 1000;
+
   std::int64_t max_body_bytes() const { return static_cast<std::int64_t>(max_body_mb * 1024 * 1024); }
 };
 

@@ -25,6 +25,10 @@ struct ServedModelOptions {
   BatcherOptions batching;
   int face_workers = 0;  // concurrent decode/detect/align (face pipelines); 0: context.threads
   DynamicBatcher::BatchObserver on_batch;  // metrics hook, may be empty
+  std::string version;  // "" : derived from the bundle (see ServedModel::version)
+  // Where the model came from when served from a model registry ({dir, version, sha256, ...});
+  // null otherwise. Reported by describe() under "registry".
+  nlohmann::json registry;
 };
 
 // Timings of one image through the served pipeline (for metrics and logs).
@@ -55,15 +59,17 @@ class ServedModel {
 
   infer::Predictor& predictor() { return *predictor_; }
   const infer::ModelInfo& info() const { return predictor_->info(); }
-  // A short stable version string: the bundle metadata's "version" if present, else the first
-  // 12 hex digits of the (first) bundle file's SHA-256.
+  // A short stable version string: ServedModelOptions::version (the registry's version number when
+  // served from a registry) if given, else the bundle metadata's "version" if present, else the
+  // first 12 hex digits of the (first) bundle file's SHA-256.
   const std::string& version() const { return version_; }
-  // {name, version, paths, detector, crop_size, arch, bundles: [...]} for /v1/models.
+  // {name, version, paths, detector, crop_size, arch, bundles: [...], registry} for /v1/models.
   nlohmann::json describe(const std::string& name) const;
 
  private:
   std::unique_ptr<infer::Predictor> predictor_;
   std::string version_;
+  nlohmann::json registry_;
   std::unique_ptr<DynamicBatcher> batcher_;  // last: destroyed first, draining into the predictor
 };
 

@@ -6,10 +6,15 @@
 //   GET  /v2/health/live|ready, GET /v2/models/{name}[/ready], POST /v2/models/{name}/infer
 //                               Open Inference Protocol v2 (KServe / Triton REST)
 //   POST /v1/predict            multipart field(s) `image` or a raw image body; ?annotate=1
-//   GET  /v1/models             loaded model(s)
+//   GET  /v1/models             loaded model(s) (with the registry version when serving from one)
+//   POST /v1/feedback           {request_id, face, age[, gender]}: a true label beside a logged answer
 //   GET  /metrics               Prometheus text format
 //   POST /admin/reload          hot reload (also SIGHUP); body {"models": [paths]} optional
-// Every route but health checks needs the bearer token when one is configured.
+// Every route but health checks needs the bearer token when one is configured. Every answer
+// carries X-Request-Id (the client's, when it sent a valid one); prediction answers carry it in
+// the body too (request_id; OIP v2: parameters.request_id), for feedback to refer to.
+// With options.registry the server serves the registry's production version and follows it; with
+// options.prediction_log each prediction request is logged off the request path (ModelMonitor).
 //
 //   Server server(options, context);
 //   int port = server.start();          // bound and accepting (503 until a model is loaded)
@@ -52,10 +57,12 @@ class Server {
   int start();
   int port() const { return port_; }
 
-  // Loads options.model_paths (or the default model). Throws (kNotFound / kModel) on failure.
+  // Loads options.model_paths (or the default model), or the registry's production version and
+  // starts following the registry. Throws (kNotFound / kModel) on failure.
   void load_models();
-  // Loads `paths` (empty: the current paths) beside the serving model and swaps it in; requests
-  // in flight finish on the old version. On failure the old model keeps serving.
+  // Loads `paths` (empty: the registry's production version when serving from one, else the
+  // current paths) beside the serving model and swaps it in; requests in flight finish on the old
+  // version. On failure the old model keeps serving.
   ReloadResult reload(const std::vector<std::string>& paths = {});
   bool ready() const;
 
