@@ -4,7 +4,7 @@
 #    holds an hour of ordinary faces, then an hour of grayscale, blurred ones;
 #  - `monitor profile` of the first hour is the reference; `monitor report` finds no drift in the
 #    first hour and drift on colourfulness/grayscale/sharpness in the second;
-#  - `registry` registers the shipped ensemble's two members, promotes both, rolls back.
+#  - `registry` registers an untrained bundle and the shipped model, promotes both, rolls back.
 set -euo pipefail
 bin=${FACEAGE_BIN:?}; src=${FACEAGE_SOURCE_DIR:?}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -63,11 +63,11 @@ set -e
 [ "$status" = 2 ] || fail "a bad --since should exit 2 (got $status)"
 grep -q "ISO 8601" "$work/err.txt" || fail "the error should say how to write a time"
 
-# Registry: two real bundles (the shipped ensemble's members), promote both, roll back.
+# Registry: an untrained bundle and the shipped trained model, promote both, roll back.
 reg="$work/registry"
-"$bin" -q models unpack "$src/models/default.fab" --out "$work/members" > /dev/null
-"$bin" -q registry register "$work/members/default-member-0.fab" --registry "$reg" --reason "seed 7"
-"$bin" -q registry register "$work/members/default-member-1.fab" --registry "$reg" --parent 1 --reason "seed 3"
+"$bin" -q models create --arch mobilenet_v2 --input-size 112 --out "$work/untrained.fab" > /dev/null
+"$bin" -q registry register "$work/untrained.fab" --registry "$reg" --reason "smoke bundle"
+"$bin" -q registry register "$src/models/default.fab" --registry "$reg" --parent 1 --reason "trained"
 "$bin" -q registry promote 1 --registry "$reg" --reason "first release" --user alice
 "$bin" -q registry promote 2 --registry "$reg" --reason "better seed" --user bob
 "$bin" -q registry rollback --registry "$reg" --reason "complaints" --user carol
@@ -75,7 +75,7 @@ reg="$work/registry"
 grep -qE '^ +1  production ' "$work/list.txt" || fail "version 1 should be production after the rollback"
 grep -qE '^ +2  archived ' "$work/list.txt" || fail "version 2 should be archived"
 "$bin" -q registry show 2 --registry "$reg" > "$work/show.json"
-python3 - "$work/show.json" "$work/members/default-member-1.fab" <<'PY' || fail "registry show"
+python3 - "$work/show.json" "$src/models/default.fab" <<'PY' || fail "registry show"
 import hashlib, json, sys
 v = json.load(open(sys.argv[1]))
 assert v["sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
@@ -86,7 +86,7 @@ assert [(a["action"], a["to_stage"], a["user"]) for a in v["audit"]] == [
 PY
 set +e
 "$bin" -q registry rollback --registry "$reg" --reason again > /dev/null 2>&1; s1=$?
-"$bin" -q registry register "$work/members/default-member-0.fab" --registry "$reg" > /dev/null 2>&1; s2=$?
+"$bin" -q registry register "$work/untrained.fab" --registry "$reg" > /dev/null 2>&1; s2=$?
 "$bin" -q registry list --registry "$work/none" > /dev/null 2>&1; s3=$?
 set -e
 [ "$s1" = 2 ] || fail "rollback past the first production should exit 2 (got $s1)"
