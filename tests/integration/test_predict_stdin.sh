@@ -90,7 +90,7 @@ lines() { for ((i = 0; i < $1; i += 4)); do
 peak_kb() {
   lines "$1" > "$work/lines$1.txt"
   set +e
-  /usr/bin/time -v -o "$work/time$1.txt" "$bin" -q --threads 2 predict --stdin --detector none --model "$work/test.fab" \
+  /usr/bin/time -v -o "$work/time$1.txt" "$bin" -q --threads 2 predict --stdin --detector none --no-flip --model "$work/test.fab" \
     < "$work/lines$1.txt" > "$work/out$1.jsonl"
   set -e
   [ "$(grep -c '"error":null' "$work/out$1.jsonl")" = $(($1 / 4 * 3)) ] || { echo "wrong records for $1 lines" >&2; exit 1; }
