@@ -10,7 +10,8 @@ folder=$1; n=$2; bin=${3:-build/faceage}; part=${4:-500}
 shift $(( $# >= 4 ? 4 : $# ))
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-find "$folder" -maxdepth 1 -name '*.jpg' | sort | head -n "$n" > "$work/paths.txt"
+find "$folder" -maxdepth 1 -name '*.jpg' | sort > "$work/all.txt"  # no `head` in the pipe: pipefail + SIGPIPE
+head -n "$n" "$work/all.txt" > "$work/paths.txt"
 echo "$(wc -l < "$work/paths.txt") images from $folder, partitions of $part, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for workers in 1 2; do
   start=$(date +%s.%N)
