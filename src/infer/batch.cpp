@@ -1,8 +1,11 @@
 #include "faceage/infer/batch.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <istream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <set>
 
@@ -59,12 +62,17 @@ void RecordWriter::write(const ImagePrediction& prediction) {
   } else {
     for (const auto& record : to_json(prediction)) {
       if (format_ == "json") out() << (first_ ? "\n  " : ",\n  ");
-      out() << record.dump();
+      // A path is bytes, not necessarily UTF-8 (a line of stdin, an odd file name): replace what
+      // is not valid UTF-8 instead of throwing in the middle of a batch.
+      out() << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       if (format_ == "jsonl") out() << "\n";
       first_ = false;
     }
   }
   out().flush();
+  if (!out()) {
+    throw Error(ErrorCode::kIo, "cannot write the records" + (path_.empty() ? std::string(" (output closed?)") : " to '" + temp_ + "'"));
+  }
 }
 
 void RecordWriter::close() {
@@ -85,7 +93,105 @@ std::string annotated_name(const std::string& source, std::set<std::string>& use
   return name;
 }
 
+// Writes one image's records and counts them: the part of a run every batch command shares.
+void write_and_count(RecordWriter& writer, const ImagePrediction& prediction, PredictRunSummary& summary,
+                     const Context& context) {
+  writer.write(prediction);
+  if (!prediction.ok()) {
+    ++summary.failed;
+    if (context.logger) context.logger->debug("{}", prediction.error->message);
+  }
+  summary.faces += prediction.faces.size();
+}
+
+enum class LineStatus { kLine, kTooLong, kEnd };
+
+// Reads one line into `line` (without the newline or a trailing CR), keeping at most `max_bytes`
+// of it: the rest of a longer line is read and dropped, so no input can grow memory.
+LineStatus read_line(std::streambuf& in, std::string& line, std::size_t max_bytes) {
+  line.clear();
+  bool too_long = false;
+  for (;;) {
+    const auto c = in.sbumpc();
+    if (std::char_traits<char>::eq_int_type(c, std::char_traits<char>::eof())) {
+      if (line.empty() && !too_long) return LineStatus::kEnd;
+      break;  // a last line without a newline still counts
+    }
+    const char ch = std::char_traits<char>::to_char_type(c);
+    if (ch == '\n') break;
+    if (line.size() < max_bytes + 1) {
+      line.push_back(ch);  // one byte over the limit marks the line too long (before any CR strip)
+    } else {
+      too_long = true;
+    }
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (too_long || line.size() > max_bytes) return LineStatus::kTooLong;
+  return LineStatus::kLine;
+}
+
+ImagePrediction line_error(const std::string& source, const std::string& message) {
+  ImagePrediction prediction;
+  prediction.source = source;
+  prediction.error = PredictionError{ErrorCode::kInvalidArgument, message};
+  return prediction;
+}
+
 }  // namespace
+
+PredictRunSummary predict_stream(Predictor& predictor, std::istream& in, std::ostream& out,
+                                 const StreamRunOptions& options, const Context& context) {
+  FACEAGE_CHECK(in.rdbuf() != nullptr, ErrorCode::kInvalidArgument, "predict_stream: the input stream has no buffer");
+  RecordWriter writer(options.format, "", out);
+  ProgressBar progress({"predict", 0, options.progress, "img"});
+  PredictRunSummary summary;
+  const auto batch_size = static_cast<std::size_t>(std::max(1, predictor.options().batch_size));
+  std::vector<std::string> batch;
+  batch.reserve(batch_size);
+  auto run_batch = [&] {
+    if (batch.empty()) return;
+    predictor.predict_files(batch, [&](ImagePrediction&& prediction) {
+      write_and_count(writer, prediction, summary, context);
+      progress.update(static_cast<std::int64_t>(++summary.images));
+    });
+    batch.clear();
+  };
+  std::streambuf& source = *in.rdbuf();
+  std::string line;
+  std::size_t line_number = 0;
+  for (;;) {
+    // Wait for a line only when nothing is pending: with a batch in hand, a line that has not
+    // arrived yet must not hold back the records of those that have.
+    if (!batch.empty() && (batch.size() >= batch_size || source.in_avail() == 0)) run_batch();
+    LineStatus status;
+    try {
+      status = read_line(source, line, kMaxStreamLineBytes);
+    } catch (...) {
+      run_batch();  // a failed read ends the run, but the lines already read still get records
+      throw;
+    }
+    if (status == LineStatus::kEnd) break;
+    ++line_number;
+    std::optional<ImagePrediction> bad;
+    if (status == LineStatus::kTooLong) {
+      bad = line_error(line.substr(0, 64) + "...", "line " + std::to_string(line_number) + ": longer than " +
+                                                       std::to_string(kMaxStreamLineBytes) + " bytes, not a path");
+    } else if (line.find('\0') != std::string::npos) {
+      bad = line_error(line, "line " + std::to_string(line_number) + ": holds a NUL byte, not a path");
+    } else if (!line.empty()) {
+      batch.push_back(line);
+    }
+    if (bad) {
+      run_batch();  // the lines before it first: records stay in input order
+      write_and_count(writer, *bad, summary, context);
+      progress.update(static_cast<std::int64_t>(++summary.images));
+    }
+  }
+  run_batch();
+  progress.finish();
+  writer.close();
+  return summary;
+}
 
 PredictRunSummary predict_paths(Predictor& predictor, const PredictRunOptions& options, const Context& context,
                                 std::ostream& out) {
@@ -102,12 +208,7 @@ PredictRunSummary predict_paths(Predictor& predictor, const PredictRunOptions& o
   std::set<std::string> used_names;
   std::int64_t done = 0;
   predictor.predict_files(scan.images, [&](ImagePrediction&& prediction) {
-    writer.write(prediction);
-    if (!prediction.ok()) {
-      ++summary.failed;
-      if (context.logger) context.logger->debug("{}", prediction.error->message);
-    }
-    summary.faces += prediction.faces.size();
+    write_and_count(writer, prediction, summary, context);
     if (!options.annotate_dir.empty() && prediction.ok()) {
       try {
         auto decoded = data::read_image(prediction.source, predictor.options().decode);
