@@ -94,6 +94,33 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 results="$OUT/load_test_$stamp.jsonl"
 : >"$results"
 echo "model: $model  duration: ${DURATION}s per run  cpus: $(nproc)  serve set: ${SERVE_SET:-none}" | tee "$OUT/load_test_$stamp.txt"
+# Prediction-log overhead (issue 19): 8 connections, 200x200 faces, runs without and with
+# `--prediction-log` alternated LOG_ROUNDS times in this one sitting; medians of req/s and p99.
+# ONLY_LOG_OVERHEAD=1 stops after this section.
+LOG_ROUNDS="${LOG_ROUNDS:-3}"
+declare -a rps_off=() rps_on=() p99_off=() p99_on=()
+for round in $(seq 1 "$LOG_ROUNDS"); do
+  for mode in off on; do
+    if [[ $mode == on ]]; then start_server --prediction-log "$work/log-$round.db"; else start_server; fi
+    curl -fsS -o /dev/null -H 'Content-Type: image/jpeg' --data-binary "@$work/face_200x200.jpg" "$url/v1/predict"
+    result="$(run_wrk 8 "$work/face_200x200.jpg")"
+    stop_server
+    rps="$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["rps"])' "$result")"
+    p99="$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["p99_ms"])' "$result")"
+    if [[ $mode == on ]]; then rps_on+=("$rps"); p99_on+=("$p99"); else rps_off+=("$rps"); p99_off+=("$p99"); fi
+    echo "{\"prediction_log\": \"$mode\", \"round\": $round, \"connections\": 8, \"wrk\": $result}" >>"$results"
+  done
+done
+"$PY" - "${rps_off[*]}" "${rps_on[*]}" "${p99_off[*]}" "${p99_on[*]}" <<'PY' | tee -a "$OUT/load_test_$stamp.txt"
+import statistics, sys
+off, on, p_off, p_on = ([float(x) for x in a.split()] for a in sys.argv[1:5])
+m_off, m_on = statistics.median(off), statistics.median(on)
+print(f"prediction log (8 conns, 200x200, {len(off)} rounds alternated): {m_off:.1f} req/s without, {m_on:.1f} with "
+      f"({100 * (m_on / m_off - 1):+.1f} %); p99 {statistics.median(p_off):.1f} vs {statistics.median(p_on):.1f} ms; "
+      f"runs without {off}, with {on}")
+PY
+if [[ "${ONLY_LOG_OVERHEAD:-0}" == 1 ]]; then exit 0; fi
+
 printf '%-9s %-8s %5s %9s %8s %8s %8s %8s %9s\n' batching image conns req/s p50_ms p95_ms p99_ms errors max_rss_mb \
   | tee -a "$OUT/load_test_$stamp.txt"
 
