@@ -129,16 +129,19 @@ nlohmann::json ModelMonitor::feedback(const nlohmann::json& body) {
 std::optional<monitor::DriftReport> ModelMonitor::drift() const {
   std::vector<monitor::LoggedFace> faces;
   std::optional<monitor::ReferenceProfile> reference;
+  std::string source;
   {
+    // model_changed() swaps the reference and its source together under this lock.
     std::lock_guard<std::mutex> lock(mutex_);
     if (!reference_) return std::nullopt;
     reference = reference_;
+    source = reference_source_;
     faces.assign(faces_.begin(), faces_.end());
   }
   monitor::DriftThresholds thresholds;
   thresholds.min_faces = static_cast<std::size_t>(options_.drift_min_faces);
   auto report = monitor::compare_to_reference(*reference, faces, thresholds);
-  report.reference_source = reference_source_;
+  report.reference_source = std::move(source);
   return report;
 }
 

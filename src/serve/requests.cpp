@@ -1,7 +1,6 @@
 #include "requests.hpp"
 
 #include <algorithm>
-#include <limits>
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/strings.hpp"

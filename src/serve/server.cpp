@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <random>
 
@@ -563,32 +564,27 @@ struct Server::Impl {
   // else the current paths) beside the serving model and swaps it in.
   ReloadResult reload(const std::vector<std::string>& requested) {
     if (requested.empty() && !options.registry.empty()) {
-      try {
-        return load(source_of(options.registry, production_version(options.registry)));
-      } catch (const Error& e) {
-        ReloadResult result;
-        result.error = e.full_message();
-        result.error_code = e.code();
-        auto current = current_model();
-        result.version = current ? current->version() : "";
-        if (context.logger) context.logger->error("reload from the registry failed: {}", result.error);
-        return result;
+      return load([this] { return source_of(options.registry, production_version(options.registry)); });
+    }
+    return load([this, &requested] {
+      ModelSource source;
+      source.paths = requested;
+      if (source.paths.empty()) {
+        std::lock_guard<std::mutex> lock(model_mutex);
+        source.paths = model_paths.empty() ? options.model_paths : model_paths;
       }
-    }
-    ModelSource source;
-    source.paths = requested;
-    if (source.paths.empty()) {
-      std::lock_guard<std::mutex> lock(model_mutex);
-      source.paths = model_paths.empty() ? options.model_paths : model_paths;
-    }
-    return load(source);
+      return source;
+    });
   }
 
-  ReloadResult load(const ModelSource& source) {
+  // `resolve` names what to load; it runs inside the failure handling, so a registry that cannot
+  // be read fails the reload like a bundle that cannot be loaded (counted, logged, old model kept).
+  ReloadResult load(const std::function<ModelSource()>& resolve) {
     std::lock_guard<std::mutex> reload_lock(reload_mutex);
     const auto start = Clock::now();
     ReloadResult result;
     try {
+      const ModelSource source = resolve();
       // Loaded beside the serving model; requests keep using the old one until the swap.
       auto fresh = make_model(source);
       {
@@ -625,7 +621,7 @@ struct Server::Impl {
         std::chrono::milliseconds(static_cast<std::int64_t>(options.registry_poll_s * 1000)),
         [this](const monitor::ModelVersion& production) {
           if (context.logger) context.logger->info("registry: version {} is production; reloading", production.version);
-          return load(source_of(options.registry, production)).ok;
+          return load([&] { return source_of(options.registry, production); }).ok;
         },
         [this](const std::string& message) {
           if (context.logger) context.logger->warn("registry: {}; still serving what is loaded", message);
@@ -691,14 +687,16 @@ void Server::load_models() {
   const auto& registry = impl_->options.registry;
   if (!registry.empty()) {
     const auto production = production_version(registry);  // kNotFound with a hint
-    auto result = impl_->load(source_of(registry, production));
+    auto result = impl_->load([&] { return source_of(registry, production); });
     if (!result.ok) throw Error(result.error_code, "cannot load production version " + std::to_string(production.version) + " of " + registry + ": " + result.error);
     impl_->watch_registry(production.version);
     return;
   }
-  ModelSource source;
-  source.paths = impl_->options.model_paths;
-  auto result = impl_->load(source);
+  auto result = impl_->load([this] {
+    ModelSource source;
+    source.paths = impl_->options.model_paths;
+    return source;
+  });
   if (!result.ok) throw Error(ErrorCode::kModel, "cannot load the model: " + result.error);
 }
 
