@@ -1,25 +1,22 @@
 // `faceage train --config FILE [--set k=v]... [--run-dir DIR | --resume DIR]`
 #include <csignal>
-#include <ctime>
-#include <filesystem>
+#include <cstdlib>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 
 #include "commands/commands.hpp"
-#include "faceage/core/check.hpp"
 #include "faceage/core/config.hpp"
 #include "faceage/lifecycle/reference.hpp"
 #include "faceage/models/tensor_io.hpp"
 #include "faceage/train/distributed.hpp"
+#include "faceage/train/run_config.hpp"
 #include "faceage/train/sagemaker.hpp"
 #include "faceage/train/trainer.hpp"
 
 namespace faceage::cli {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 // Set from the SIGINT/SIGTERM handler: signals leave no other way to reach the trainer.
 std::atomic<bool>& stop_flag() {
@@ -41,35 +38,10 @@ struct TrainArgs {
   bool no_profile = false;
 };
 
-std::string default_run_dir(const std::string& config_path) {
-  const char* home = std::getenv("HOME");
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
-  std::string stem = config_path.empty() ? "run" : fs::path(config_path).stem().string();
-  return (fs::path(home ? home : ".") / "faceage-runs" / (stem + "-" + stamp)).string();
-}
-
-Config resolve_config(const TrainArgs& args, std::string& run_dir) {
-  run_dir = args.resume.empty() ? args.run_dir : args.resume;
-  Config config;
-  if (!args.resume.empty()) {
-    FACEAGE_CHECK(fs::exists(fs::path(args.resume) / "config.resolved.yaml"), ErrorCode::kNotFound,
-                  "'" << args.resume << "' is not a run directory (no config.resolved.yaml)");
-    config = Config::from_file((fs::path(args.resume) / "config.resolved.yaml").string());
-  } else {
-    FACEAGE_CHECK(!args.config.empty(), ErrorCode::kInvalidArgument,
-                  "--config FILE, --resume RUN_DIR or --sagemaker is required");
-    config = train::resolve_train_config(args.config, args.overrides);
-    if (run_dir.empty()) run_dir = config.get_or<std::string>("run_dir", default_run_dir(args.config));
-  }
-  train::check_train_config_keys(config);
-  return config;
-}
-
 int run_train(const TrainArgs& args, const CliState& state) {
   std::string run_dir;
-  const Config config = args.sagemaker ? Config() : resolve_config(args, run_dir);
+  const Config config =
+      args.sagemaker ? Config() : train::resolve_run_config({args.config, args.overrides, args.run_dir, args.resume}, run_dir);
   if (args.print_config) {
     std::cout << config.dump();
     return 0;
