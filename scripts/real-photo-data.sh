@@ -3,7 +3,7 @@
 # default"): UTKFace manifest + seeded split (val sha256 35df8890...), APPA-REAL manifest and its
 # train/val parts, the training mix. Reads /work/shared (the shared data); writes ~/faceage-runs.
 set -euo pipefail
-B=${B:-/work/main/build/apps/faceage/faceage}
+B=${B:-$(cd "$(dirname "$0")/.." && pwd)/build/faceage}
 S=/work/shared/data
 R=~/faceage-runs
 mkdir -p $R/utk $R/appa $R/mix
