@@ -101,12 +101,22 @@ double conformal_quantile(std::vector<double> scores, double alpha) {
   return scores[static_cast<size_t>(std::max(1.0, rank)) - 1];
 }
 
-double ConformalCalibration::quantile_for(double predicted_age) const {
+ConformalCalibration::Quantiles ConformalCalibration::quantiles_for(double predicted_age) const {
   for (size_t i = 0; i < quantiles.size(); ++i) {
     if (i >= band_upper.size() || predicted_age < band_upper[i]) return quantiles[i];
   }
-  return pooled_quantile;
+  return pooled;
 }
+
+namespace {
+
+// One side's quantile: a side may miss (1 - coverage) / 2 of the faces. A negative quantile (the
+// whole band errs the other way) is clipped to 0 so the interval still holds the estimate.
+double side_quantile(const std::vector<double>& scores, double coverage) {
+  return std::max(0.0, conformal_quantile(scores, (1 - coverage) / 2));
+}
+
+}  // namespace
 
 ConformalCalibration fit_conformal(const std::vector<double>& predicted, const std::vector<double>& scale,
                                    const std::vector<double>& truth, double coverage, const ConformalOptions& options) {
@@ -120,28 +130,40 @@ ConformalCalibration fit_conformal(const std::vector<double>& predicted, const s
   c.coverage = coverage;
   c.band_upper = options.band_upper;
   const size_t bands = options.band_upper.size() + 1;
-  std::vector<std::vector<double>> band_scores(bands);
-  std::vector<double> all;
+  // Signed scores: how far below (lower) and above (upper) the estimate the true age lies, in scales.
+  std::vector<std::vector<double>> band_lower(bands), band_upper(bands);
+  std::vector<double> all_lower, all_upper;
   for (size_t i = 0; i < predicted.size(); ++i) {
-    const double score = std::abs(truth[i] - predicted[i]) / std::max(scale[i], 1e-6);
+    const double s = std::max(scale[i], 1e-6);
+    const double below = (predicted[i] - truth[i]) / s, above = (truth[i] - predicted[i]) / s;
     const auto band = static_cast<size_t>(
         std::upper_bound(options.band_upper.begin(), options.band_upper.end(), predicted[i]) - options.band_upper.begin());
-    band_scores[band].push_back(score);
-    all.push_back(score);
+    band_lower[band].push_back(below);
+    band_upper[band].push_back(above);
+    all_lower.push_back(below);
+    all_upper.push_back(above);
   }
-  c.pooled_quantile = conformal_quantile(all, 1 - coverage);
-  for (const auto& scores : band_scores) {
-    c.counts.push_back(static_cast<int>(scores.size()));
-    c.quantiles.push_back(static_cast<int>(scores.size()) >= options.min_band_count
-                              ? conformal_quantile(scores, 1 - coverage)
-                              : c.pooled_quantile);
+  c.pooled = {side_quantile(all_lower, coverage), side_quantile(all_upper, coverage)};
+  for (size_t band = 0; band < bands; ++band) {
+    const int count = static_cast<int>(band_lower[band].size());
+    c.counts.push_back(count);
+    c.quantiles.push_back(count >= options.min_band_count
+                              ? ConformalCalibration::Quantiles{side_quantile(band_lower[band], coverage),
+                                                                side_quantile(band_upper[band], coverage)}
+                              : c.pooled);
   }
   return c;
 }
 
 nlohmann::json to_json(const ConformalCalibration& c) {
-  return {{"coverage", c.coverage}, {"band_upper", c.band_upper}, {"quantiles", c.quantiles},
-          {"counts", c.counts},     {"pooled_quantile", c.pooled_quantile}};
+  std::vector<double> lower, upper;
+  for (const auto& q : c.quantiles) {
+    lower.push_back(q.lower);
+    upper.push_back(q.upper);
+  }
+  return {{"coverage", c.coverage},       {"band_upper", c.band_upper},     {"lower", lower},
+          {"upper", upper},               {"counts", c.counts},             {"pooled_lower", c.pooled.lower},
+          {"pooled_upper", c.pooled.upper}};
 }
 
 ConformalCalibration conformal_from_json(const nlohmann::json& json) {
@@ -149,15 +171,24 @@ ConformalCalibration conformal_from_json(const nlohmann::json& json) {
   try {
     c.coverage = json.at("coverage").get<double>();
     c.band_upper = json.at("band_upper").get<std::vector<double>>();
-    c.quantiles = json.at("quantiles").get<std::vector<double>>();
     c.counts = json.value("counts", std::vector<int>{});
-    c.pooled_quantile = json.at("pooled_quantile").get<double>();
+    std::vector<double> lower, upper;
+    if (json.contains("quantiles")) {
+      // Bundles calibrated before 2026-12-05 store one symmetric quantile per band.
+      lower = upper = json.at("quantiles").get<std::vector<double>>();
+      c.pooled.lower = c.pooled.upper = json.at("pooled_quantile").get<double>();
+    } else {
+      lower = json.at("lower").get<std::vector<double>>();
+      upper = json.at("upper").get<std::vector<double>>();
+      c.pooled = {json.at("pooled_lower").get<double>(), json.at("pooled_upper").get<double>()};
+    }
+    FACEAGE_CHECK(lower.size() == upper.size() && lower.size() == c.band_upper.size() + 1, ErrorCode::kModel,
+                  "conformal calibration: " << lower.size() << "/" << upper.size() << " quantiles for "
+                                            << c.band_upper.size() + 1 << " bands");
+    for (size_t i = 0; i < lower.size(); ++i) c.quantiles.push_back({lower[i], upper[i]});
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorCode::kModel, std::string("malformed conformal calibration: ") + e.what());
   }
-  FACEAGE_CHECK(c.quantiles.size() == c.band_upper.size() + 1, ErrorCode::kModel,
-                "conformal calibration: " << c.quantiles.size() << " quantiles for " << c.band_upper.size() + 1
-                                          << " bands");
   return c;
 }
 

@@ -247,17 +247,17 @@ TEST(FinishFace, PMinorCalibrationConformalIntervalAndUnreliable) {
   models::MinorCalibration minor{18, {2.0, 1.0}};  // sigmoid(2 * logit(0.5) + 1) = sigmoid(1)
   models::ConformalCalibration conformal;
   conformal.band_upper = {10};
-  conformal.quantiles = {5.0, 1.5};  // ages >= 10 use 1.5
-  conformal.pooled_quantile = 2;
+  conformal.quantiles = {{5.0, 5.0}, {1.5, 0.5}};  // ages >= 10: 1.5 scales below, 0.5 above
+  conformal.pooled = {2, 2};
   options.unreliable_below = 0.6;
   finish_face(face, answer, {"male", "female"}, options, &conformal, &minor);
   EXPECT_NEAR(face.p_minor, 1.0 / (1.0 + std::exp(-1.0)), 1e-9);
   EXPECT_TRUE(face.p_minor_calibrated);
   EXPECT_TRUE(face.conformal_interval);
-  // scale = std 2 widened for quality 0.5: 2 * (1 + 0.5) = 3; half-width 1.5 * 3.
-  EXPECT_DOUBLE_EQ(interval_scale_of(2, 0.5), 3.0);
-  EXPECT_NEAR(face.age_low, 18 - 4.5, 1e-9);
-  EXPECT_NEAR(face.age_high, 18 + 4.5, 1e-9);
+  // scale = std 2 widened for quality 0.5: 2 * (1 + 1.5 * 0.5) = 3.5; 1.5 scales below, 0.5 above.
+  EXPECT_DOUBLE_EQ(interval_scale_of(2, 0.5), 3.5);
+  EXPECT_NEAR(face.age_low, 18 - 1.5 * 3.5, 1e-9);
+  EXPECT_NEAR(face.age_high, 18 + 0.5 * 3.5, 1e-9);
   EXPECT_TRUE(face.unreliable);
   const auto record = to_json(ImagePrediction{"x.jpg", 10, 10, {face}, std::nullopt}).at(0);
   EXPECT_EQ(record.at("interval"), "conformal");
@@ -275,8 +275,8 @@ TEST(Predictor, StoredCalibrationIsAppliedAndUnreliableFacesCanBeRefused) {
   models::ConformalCalibration conformal;
   conformal.coverage = 0.8;
   conformal.band_upper = {};
-  conformal.quantiles = {1.25};
-  conformal.pooled_quantile = 1.25;
+  conformal.quantiles = {{1.25, 1.25}};
+  conformal.pooled = {1.25, 1.25};
   bundle.labels.conformal = {conformal};
   models::save_bundle(bundle, dir.file("calibrated.fab"));
 

@@ -80,40 +80,76 @@ TEST(Conformal, MondrianBandsAndPooledFallback) {
   ConformalOptions options;
   options.band_upper = {10};
   options.min_band_count = 5;
-  // Band 0 (predicted < 10): scores |y - p| / s = 1,2,...,9 (9 faces). Band 1: 3 faces -> pooled.
+  // Band 0 (predicted 5, scale 1): true ages 6..14, all above the estimate: upper scores 1..9,
+  // lower scores -1..-9. Band 1: 3 faces (< 5) -> the pooled quantiles.
   std::vector<double> predicted, scale, truth;
   for (int i = 1; i <= 9; ++i) { predicted.push_back(5); scale.push_back(1); truth.push_back(5 + i); }
   for (int i = 1; i <= 3; ++i) { predicted.push_back(40); scale.push_back(2); truth.push_back(40 - 2 * 10 * i); }
   const auto c = fit_conformal(predicted, scale, truth, 0.8, options);
   ASSERT_EQ(c.quantiles.size(), 2u);
   EXPECT_EQ(c.counts[0], 9);
-  EXPECT_EQ(c.quantiles[0], 8);  // rank ceil(10 * 0.8) = 8
-  // Pooled: 12 scores {1..9, 10, 20, 30}; rank ceil(13 * 0.8) = 11 -> 20.
-  EXPECT_EQ(c.pooled_quantile, 20);
-  EXPECT_EQ(c.quantiles[1], 20);
-  EXPECT_EQ(c.quantile_for(3), 8);
-  EXPECT_EQ(c.quantile_for(55), 20);
+  EXPECT_EQ(c.counts[1], 3);
+  // Each side may miss (1 - 0.8) / 2 = 0.1: rank ceil(10 * 0.9) = 9 of 9 upper scores -> 9.
+  EXPECT_EQ(c.quantiles[0].upper, 9);
+  // Lower scores are all negative (-9..-1; rank 9 -> -1): clipped to 0, the interval starts at the estimate.
+  EXPECT_EQ(c.quantiles[0].lower, 0);
+  // Pooled upper: 12 scores {1..9, -10, -20, -30}; rank ceil(13 * 0.9) = 12 -> 9.
+  // Pooled lower: {-1..-9, 10, 20, 30}; rank 12 -> 30.
+  EXPECT_EQ(c.pooled.upper, 9);
+  EXPECT_EQ(c.pooled.lower, 30);
+  EXPECT_EQ(c.quantiles[1].lower, 30);
+  EXPECT_EQ(c.quantiles_for(3).upper, 9);
+  EXPECT_EQ(c.quantiles_for(55).lower, 30);
   const auto back = conformal_from_json(to_json(c));
-  EXPECT_EQ(back.quantiles, c.quantiles);
+  ASSERT_EQ(back.quantiles.size(), 2u);
+  EXPECT_EQ(back.quantiles[0].upper, 9);
+  EXPECT_EQ(back.quantiles[1].lower, 30);
+  EXPECT_EQ(back.pooled.lower, 30);
   EXPECT_EQ(back.band_upper, c.band_upper);
 }
 
-TEST(Conformal, CoversOnExchangeableData) {
+// Bundles calibrated before the two sides were split store one symmetric quantile per band.
+TEST(Conformal, ReadsSymmetricCalibrations) {
+  const auto c = conformal_from_json(nlohmann::json{{"coverage", 0.9},
+                                                    {"band_upper", {10}},
+                                                    {"quantiles", {1.5, 2.5}},
+                                                    {"counts", {40, 50}},
+                                                    {"pooled_quantile", 2.0}});
+  EXPECT_EQ(c.quantiles_for(5).lower, 1.5);
+  EXPECT_EQ(c.quantiles_for(5).upper, 1.5);
+  EXPECT_EQ(c.quantiles_for(50).upper, 2.5);
+  EXPECT_EQ(c.pooled.lower, 2.0);
+}
+
+// Skewed errors (true ages above the estimate three times as far as below): both sides cover
+// on held-out data, each missing about (1 - coverage) / 2.
+TEST(Conformal, EachSideCoversOnSkewedExchangeableData) {
   std::mt19937 rng(7);
-  std::normal_distribution<double> noise(0, 1);
+  std::exponential_distribution<double> above(0.5), below(1.5);
+  std::bernoulli_distribution side(0.5);
   auto draw = [&](int n, std::vector<double>& p, std::vector<double>& s, std::vector<double>& t) {
     for (int i = 0; i < n; ++i) {
       const double age = 1 + (i % 80), sigma = 1 + age / 10;
-      p.push_back(age); s.push_back(sigma); t.push_back(age + sigma * noise(rng));
+      p.push_back(age); s.push_back(sigma);
+      t.push_back(age + sigma * (side(rng) ? above(rng) : -below(rng)));
     }
   };
   std::vector<double> p, s, t, p2, s2, t2;
   draw(4000, p, s, t);
   draw(4000, p2, s2, t2);
   const auto c = fit_conformal(p, s, t, 0.9);
-  int covered = 0;
-  for (size_t i = 0; i < p2.size(); ++i) covered += std::abs(t2[i] - p2[i]) <= c.quantile_for(p2[i]) * s2[i];
+  int covered = 0, missed_above = 0, missed_below = 0;
+  for (size_t i = 0; i < p2.size(); ++i) {
+    const auto q = c.quantiles_for(p2[i]);
+    if (t2[i] > p2[i] + q.upper * s2[i]) ++missed_above;
+    else if (t2[i] < p2[i] - q.lower * s2[i]) ++missed_below;
+    else ++covered;
+  }
   EXPECT_NEAR(covered / 4000.0, 0.9, 0.02);
+  EXPECT_NEAR(missed_above / 4000.0, 0.05, 0.015);
+  EXPECT_NEAR(missed_below / 4000.0, 0.05, 0.015);
+  // The skew shows in the quantiles: the upper side is the wider one.
+  EXPECT_GT(c.pooled.upper, 2 * c.pooled.lower);
 }
 
 TEST(Conformal, RejectsBadInput) {
