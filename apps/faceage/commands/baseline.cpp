@@ -51,8 +51,8 @@ void add_baseline_command(CLI::App& app, CliState& state) {
   p->add_option("-o,--output", predict->output, "write records to this file instead of stdout");
   p->add_option("--detector", predict->detector, "face detector (default: the one the baseline was trained with)");
   p->add_flag("--largest-face", *largest, "report only the largest face of each image");
-  p->add_option("--with-model", predict->network, "network bundle to average with (see docs/training.md: it did "
-                "not beat the network alone on UTKFace val)");
+  p->add_option("--with-model", predict->network, "network bundle to average with on the same crops (docs/training.md: "
+                "no measurable gain over the network alone on UTKFace)");
   p->add_option("--weight", predict->baseline_weight, "baseline weight in the average with --with-model")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   p->callback([predict, largest, &state] {
