@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::add_registry_command(app, state);
   cli::add_monitor_command(app, state);
   cli::add_retrain_command(app, state);
+  cli::add_baseline_command(app, state);
 
   try {
     app.parse(argc, argv);

@@ -17,6 +17,7 @@
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/core/progress.hpp"
+#include "faceage/core/strings.hpp"
 #include "faceage/data/manifest.hpp"
 #include "faceage/face/face_pipeline.hpp"
 #include "faceage/models/autocast.hpp"
@@ -143,6 +144,17 @@ void check_train_config_keys(const Config& config) {
   if (config.has("preprocess")) {
     detail::check_known_keys(config.sub("preprocess"), "preprocess", json_keys(models::to_json(models::PreprocessSpec{})));
   }
+  // The sections that check their own keys, read now, so that a resolved config (--print-config,
+  // the shipped-config test, a tuning trial) names a bad schedule, loss or optimizer before a run.
+  if (config.has("schedule")) ScheduleOptions::from_config(config.sub("schedule"));
+  if (config.has("loss")) make_age_loss(LossOptions::from_config(config.sub("loss")));
+  if (config.has("optimizer")) {
+    const auto optimizer = OptimizerOptions::from_config(config.sub("optimizer"));
+    FACEAGE_CHECK(builtin_optimizers().contains(optimizer.name), ErrorCode::kConfig,
+                  "unknown optimizer '" << optimizer.name << "' (config key 'optimizer.name'); available: "
+                                        << join(builtin_optimizers().names(), ", "));
+  }
+  if (config.has("distill")) DistillOptions::from_config(config.sub("distill"));
 }
 
 Config resolve_train_config(const std::string& config_file, const std::vector<std::string>& overrides) {

@@ -38,5 +38,14 @@ TEST(TrainConfigKeys, MisspeltKeysAreRejectedByName) {
   EXPECT_NE(key_error({"preprocess.size=96"}).find("'preprocess.size'"), std::string::npos);
 }
 
+TEST(TrainConfigKeys, UnknownSectionNamesAndKeysOfTheWrongKindAreRejected) {
+  EXPECT_NE(key_error({"schedule.name=cyclical"}).find("'schedule.name'"), std::string::npos);
+  EXPECT_NE(key_error({"schedule.patience=2"}).find("schedule.patience"), std::string::npos);  // onecycle has none
+  EXPECT_NE(key_error({"loss.age=l3"}).find("'loss.age'"), std::string::npos);
+  EXPECT_NE(key_error({"optimizer.name=adamx"}).find("'optimizer.name'"), std::string::npos);
+  EXPECT_NE(key_error({"distill.temp=2"}).find("distill.temp"), std::string::npos);
+  EXPECT_EQ(key_error({"schedule.name=plateau", "schedule.patience=2", "loss.age=l1", "optimizer.name=adam"}), "");
+}
+
 }  // namespace
 }  // namespace faceage::train

@@ -64,5 +64,6 @@ void add_tune_command(CLI::App& app, CliState& state);
 void add_registry_command(CLI::App& app, CliState& state);
 void add_monitor_command(CLI::App& app, CliState& state);
 void add_retrain_command(CLI::App& app, CliState& state);
+void add_baseline_command(CLI::App& app, CliState& state);
 
 }  // namespace faceage::cli

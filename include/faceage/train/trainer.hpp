@@ -24,7 +24,9 @@ namespace faceage::train {
 Config default_train_config();
 
 // Throws kConfig naming a key the trainer does not know (top level, data.*, train.*, model.*,
-// preprocess.*; the other sections check their own keys when read), e.g. 'optim.lr' for 'optimizer.lr'.
+// preprocess.*), e.g. 'optim.lr' for 'optimizer.lr', and reads the schedule, loss, optimizer and
+// distill sections, so an unknown schedule, age loss or optimizer name (or a key that kind lacks)
+// is kConfig here too.
 void check_train_config_keys(const Config& config);
 
 // default_train_config() <- the YAML file <- `key=value` overrides, keys checked: what `faceage
