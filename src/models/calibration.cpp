@@ -147,10 +147,12 @@ ConformalCalibration fit_conformal(const std::vector<double>& predicted, const s
   for (size_t band = 0; band < bands; ++band) {
     const int count = static_cast<int>(band_lower[band].size());
     c.counts.push_back(count);
-    c.quantiles.push_back(count >= options.min_band_count
-                              ? ConformalCalibration::Quantiles{side_quantile(band_lower[band], coverage),
-                                                                side_quantile(band_upper[band], coverage)}
-                              : c.pooled);
+    // A band's own quantile needs enough faces, and faces enough for the rank: at 95 % a side may
+    // miss 2.5 %, which 30 faces cannot show (an infinite quantile); such a side uses the pooled one.
+    const bool own = count >= options.min_band_count;
+    const double lower = own ? side_quantile(band_lower[band], coverage) : c.pooled.lower;
+    const double upper = own ? side_quantile(band_upper[band], coverage) : c.pooled.upper;
+    c.quantiles.push_back({std::isfinite(lower) ? lower : c.pooled.lower, std::isfinite(upper) ? upper : c.pooled.upper});
   }
   return c;
 }
@@ -166,6 +168,20 @@ nlohmann::json to_json(const ConformalCalibration& c) {
           {"pooled_upper", c.pooled.upper}};
 }
 
+namespace {
+
+// JSON has no infinity: nlohmann writes it as null (a side too few faces could bound), read back here.
+double quantile_from_json(const nlohmann::json& value) {
+  return value.is_null() ? std::numeric_limits<double>::infinity() : value.get<double>();
+}
+std::vector<double> quantiles_from_json(const nlohmann::json& values) {
+  std::vector<double> out;
+  for (const auto& value : values) out.push_back(quantile_from_json(value));
+  return out;
+}
+
+}  // namespace
+
 ConformalCalibration conformal_from_json(const nlohmann::json& json) {
   ConformalCalibration c;
   try {
@@ -175,12 +191,12 @@ ConformalCalibration conformal_from_json(const nlohmann::json& json) {
     std::vector<double> lower, upper;
     if (json.contains("quantiles")) {
       // Bundles calibrated before 2026-12-05 store one symmetric quantile per band.
-      lower = upper = json.at("quantiles").get<std::vector<double>>();
-      c.pooled.lower = c.pooled.upper = json.at("pooled_quantile").get<double>();
+      lower = upper = quantiles_from_json(json.at("quantiles"));
+      c.pooled.lower = c.pooled.upper = quantile_from_json(json.at("pooled_quantile"));
     } else {
-      lower = json.at("lower").get<std::vector<double>>();
-      upper = json.at("upper").get<std::vector<double>>();
-      c.pooled = {json.at("pooled_lower").get<double>(), json.at("pooled_upper").get<double>()};
+      lower = quantiles_from_json(json.at("lower"));
+      upper = quantiles_from_json(json.at("upper"));
+      c.pooled = {quantile_from_json(json.at("pooled_lower")), quantile_from_json(json.at("pooled_upper"))};
     }
     FACEAGE_CHECK(lower.size() == upper.size() && lower.size() == c.band_upper.size() + 1, ErrorCode::kModel,
                   "conformal calibration: " << lower.size() << "/" << upper.size() << " quantiles for "

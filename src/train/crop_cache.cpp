@@ -149,6 +149,11 @@ CropSet CropSet::build(const data::Manifest& manifest, const CropCacheOptions& o
   std::vector<char> todo(rows, 0);
   const int threads = std::max(1, options.threads > 0 ? options.threads : context.threads);
 
+  // A pipeline that cannot be built (no YuNet model found, a bad detector name) is the run's error,
+  // not every image's: caught per image, it was once cached as 20,718 "failed" crops that poisoned
+  // every later run with the same settings.
+  { face::FacePipeline check_pipeline_builds(face_options); }
+
   int fd = ::open(data_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   FACEAGE_CHECK(fd >= 0, ErrorCode::kIo, "cannot open the crop cache '" << data_path << "': " << std::strerror(errno));
   std::mutex index_mutex;

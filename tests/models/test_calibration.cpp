@@ -108,6 +108,28 @@ TEST(Conformal, MondrianBandsAndPooledFallback) {
   EXPECT_EQ(back.band_upper, c.band_upper);
 }
 
+// A band with enough faces for its own quantile at 80 % but not at 95 % (rank ceil(10 * 0.975) =
+// 10 > 9) takes the pooled quantile on that side instead of an infinite one.
+TEST(Conformal, ABandTooSmallForTheCoverageUsesThePooledQuantile) {
+  ConformalOptions options;
+  options.band_upper = {10};
+  options.min_band_count = 5;
+  std::vector<double> predicted, scale, truth;
+  for (int i = 1; i <= 9; ++i) { predicted.push_back(5); scale.push_back(1); truth.push_back(5 + i); }
+  for (int i = 1; i <= 60; ++i) { predicted.push_back(40); scale.push_back(1); truth.push_back(40 + (i % 7) - 3); }
+  const auto c = fit_conformal(predicted, scale, truth, 0.95, options);
+  EXPECT_TRUE(std::isfinite(c.pooled.upper));
+  EXPECT_EQ(c.quantiles[0].upper, c.pooled.upper);
+  EXPECT_TRUE(std::isfinite(c.quantiles[1].upper));
+
+  // Too few faces for any side: infinite quantiles survive the bundle's JSON (as null).
+  const auto tiny = fit_conformal({5, 6}, {1, 1}, {6, 7}, 0.95, options);
+  EXPECT_TRUE(std::isinf(tiny.pooled.upper));
+  const auto back = conformal_from_json(nlohmann::json::parse(to_json(tiny).dump()));
+  EXPECT_TRUE(std::isinf(back.pooled.upper));
+  EXPECT_TRUE(std::isinf(back.quantiles_for(5).lower));
+}
+
 // Bundles calibrated before the two sides were split store one symmetric quantile per band.
 TEST(Conformal, ReadsSymmetricCalibrations) {
   const auto c = conformal_from_json(nlohmann::json{{"coverage", 0.9},

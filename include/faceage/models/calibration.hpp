@@ -54,7 +54,7 @@ double conformal_quantile(std::vector<double> scores, double alpha);
 // each missing at most (1 - coverage) / 2: errors are skewed (adults of 40-60 come out younger,
 // teenagers older), and a symmetric interval then over-covers one side while the true-age bands on
 // the other side miss (measured on UTKFace val: 72-79 % for ages 3-17 and 40-59 with symmetric
-// bands, docs/calibration.md). Interval = [predicted - lower * scale, predicted + upper * scale];
+// bands, docs/eval.md). Interval = [predicted - lower * scale, predicted + upper * scale];
 // neither side goes below 0, so the interval always holds the point estimate.
 struct ConformalCalibration {
   struct Quantiles {
