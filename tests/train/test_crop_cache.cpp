@@ -32,13 +32,13 @@ TEST(CropSet, AFacePipelineThatCannotBeBuiltFailsTheRunAndCachesNothing) {
   options.face.detector_options.model_path = dir.file("missing.onnx");
   options.progress = false;
   const auto manifest = two_images(dir);
-  EXPECT_THROW(CropSet::build(manifest, options, quiet_context()), Error);
+  EXPECT_THROW(CropSet::build(manifest, options, testing::quiet_context()), Error);
 
   // The same images with a pipeline that works (no detector: the inputs are crops) all succeed.
   options.face.detector = "none";
   options.face.detector_options.model_path.clear();
   CropSetReport report;
-  const auto set = CropSet::build(manifest, options, quiet_context(), &report);
+  const auto set = CropSet::build(manifest, options, testing::quiet_context(), &report);
   EXPECT_EQ(report.failed, 0u);
   EXPECT_EQ(set.size(), 2u);
 }
