@@ -14,7 +14,9 @@
 #include "faceage/data/image_io.hpp"
 #include "faceage/data/manifest.hpp"
 #include "faceage/infer/locate.hpp"
+#include "faceage/models/calibration.hpp"
 #include "faceage/train/crop_cache.hpp"
+#include "faceage/train/run_config.hpp"
 
 namespace faceage::baseline {
 
@@ -22,15 +24,9 @@ namespace {
 
 constexpr double kZ90 = 1.6448536269514722;  // the baseline's interval: age +/- z90 * residual std
 
-std::string expand_home(const std::string& path) {
-  if (path.rfind("~/", 0) != 0) return path;
-  const char* home = std::getenv("HOME");
-  return home ? std::string(home) + path.substr(1) : path;
-}
-
 train::CropSet build_crops(const std::string& manifest, const TrainRunOptions& options, const Context& context,
                            train::CropSetReport& report) {
-  const std::string cache = expand_home(options.cache_dir.empty() ? "~/.cache/faceage/crops" : options.cache_dir);
+  const std::string cache = train::expand_home(options.cache_dir.empty() ? train::kDefaultCropCacheDir : options.cache_dir);
   return train::CropSet::build(data::read_manifest(manifest), {cache, options.face, 0, options.progress != 0}, context,
                                &report);
 }
@@ -49,8 +45,7 @@ infer::CropAnswer crop_answer(const BaselineAnswer& answer, double residual_std,
   out.age_std = residual_std;
   out.age_low = std::max(0.0, answer.age - kZ90 * residual_std);
   out.age_high = answer.age + kZ90 * residual_std;
-  out.p_minor = residual_std > 0 ? 0.5 * std::erfc((answer.age - minor_gate) / (residual_std * std::sqrt(2.0)))
-                                 : (answer.age < minor_gate ? 1.0 : 0.0);
+  out.p_minor = models::minor_probability_normal(answer.age, residual_std, minor_gate);
   out.female_prob = answer.female_prob;
   return out;
 }

@@ -24,6 +24,14 @@ std::string default_run_dir(const std::string& config_path) {
 
 }  // namespace
 
+std::string expand_home(const std::string& path) {
+  if (!path.empty() && path[0] == '~') {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+  }
+  return path;
+}
+
 Config resolve_run_config(const RunRequest& request, std::string& run_dir) {
   run_dir = request.resume_dir.empty() ? request.run_dir : request.resume_dir;
   Config config;

@@ -1,4 +1,5 @@
 #include "faceage/train/trainer.hpp"
+#include "faceage/train/run_config.hpp"
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -239,14 +240,6 @@ models::ModelOptions read_model_options(const Config& config) {
 
 models::PreprocessSpec read_preprocess(const Config& config) {
   return models::preprocess_from_json(config.sub("preprocess").to_json());
-}
-
-std::string expand_home(const std::string& path) {
-  if (!path.empty() && path[0] == '~') {
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + path.substr(1);
-  }
-  return path;
 }
 
 // A seeded subset of the rows (the manifests may be sorted, e.g. by age, so never "the first N").
@@ -511,7 +504,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   auto train_manifest = limit_rows(data::read_manifest(train_manifest_path), config.get<int>("data.limit_train"), seed);
   auto val_manifest = limit_rows(data::read_manifest(val_manifest_path), config.get<int>("data.limit_val"), seed + 1);
   std::string cache_dir = expand_home(config.get<std::string>("data.cache_dir"));
-  if (cache_dir.empty()) cache_dir = expand_home("~/.cache/faceage/crops");
+  if (cache_dir.empty()) cache_dir = expand_home(kDefaultCropCacheDir);
   CropCacheOptions cache_options{cache_dir, face_options, 0, hooks.progress};
   CropSetReport train_report, val_report;
   // The crop cache is one writer's: rank 0 fills it, the others then read it.

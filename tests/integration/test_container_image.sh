@@ -93,14 +93,8 @@ exit_code=$("$engine" inspect --format '{{.State.ExitCode}}' "$name")
 
 # 4. train: a tiny job on a SageMaker tree mounted at /opt/ml (as tests/integration/test_train_sagemaker.sh).
 ml=$work/ml
-"$PY" "$src/tests/support/make_synthetic_faces.py" "$ml/input/data/train" --count 32 --seed 1
-"$PY" "$src/tests/support/make_synthetic_faces.py" "$ml/input/data/validation" --count 16 --seed 2
-mkdir -p "$ml/input/config"
-cat > "$ml/input/config/hyperparameters.json" <<'JSON'
-{"face.detector": "none", "face.crop_size": "48", "preprocess.input_size": "32", "train.epochs": "1",
- "train.batch_size": "16", "train.eval_batch_size": "16", "data.workers": "1", "data.licence": "synthetic",
- "sagemaker_program": "train"}
-JSON
+source "$src/tests/integration/sagemaker_tree.sh"
+make_sagemaker_tree "$ml"
 chmod -R a+rwX "$ml"  # the image runs as its own unprivileged user
 name=faceage-test-train-$$; names+=("$name")
 start=$SECONDS

@@ -6,14 +6,8 @@
 set -euo pipefail
 bin=${FACEAGE_BIN:?}; src=${FACEAGE_SOURCE_DIR:?}
 ml=$(mktemp -d); trap 'rm -rf "$ml"' EXIT
-/usr/bin/python3 "$src/tests/support/make_synthetic_faces.py" "$ml/input/data/train" --count 32 --seed 1
-/usr/bin/python3 "$src/tests/support/make_synthetic_faces.py" "$ml/input/data/validation" --count 16 --seed 2
-mkdir -p "$ml/input/config"
-cat > "$ml/input/config/hyperparameters.json" <<'JSON'
-{"face.detector": "none", "face.crop_size": "48", "preprocess.input_size": "32", "train.epochs": "1",
- "train.batch_size": "16", "train.eval_batch_size": "16", "data.workers": "1", "data.licence": "synthetic",
- "sagemaker_program": "train"}
-JSON
+source "$src/tests/integration/sagemaker_tree.sh"
+make_sagemaker_tree "$ml"
 "$bin" --threads 1 -q train --sagemaker --sagemaker-root "$ml" > /dev/null
 test -s "$ml/model/model.fab" || { echo "no model.fab in model/"; exit 1; }
 grep -q best_val_mae "$ml/model/metrics.json" || { echo "no metrics.json"; exit 1; }

@@ -18,4 +18,9 @@ struct RunRequest {
 // without config.resolved.yaml, kInvalidArgument without a config or a resume directory.
 Config resolve_run_config(const RunRequest& request, std::string& run_dir);
 
+// "~/x" -> "$HOME/x" (configs and flags name paths under the home folder); other paths unchanged.
+std::string expand_home(const std::string& path);
+// The aligned-crop cache when a config or flag names none (`faceage train`, `faceage baseline train`).
+inline constexpr const char* kDefaultCropCacheDir = "~/.cache/faceage/crops";
+
 }  // namespace faceage::train
