@@ -136,8 +136,8 @@ CalibrationSummary calibrate_model(const CalibrateOptions& options, const Contex
     conformal.push_back(models::fit_conformal(predicted, scale, truth, coverage, options.conformal));
     std::vector<std::pair<double, double>> after;
     for (const auto& face : faces) {
-      const auto quantiles = conformal.back().quantiles_for(face.age);
-      after.emplace_back(std::max(0.0, face.age - quantiles.lower * face.scale), face.age + quantiles.upper * face.scale);
+      const auto interval = conformal.back().interval(face.age, face.scale);
+      after.push_back(interval ? std::make_pair(interval->low, interval->high) : std::make_pair(face.low, face.high));
     }
     summary.coverages.push_back({coverage, covered_fraction(faces, before), covered_fraction(faces, after),
                                  mean_width(before), mean_width(after)});

@@ -89,12 +89,10 @@ void finish_face(FacePrediction& face, const CropAnswer& answer, const std::vect
   face.unreliable = face.quality.score < options.unreliable_below;
   face.conformal_interval = false;
   if (conformal) {
-    const auto quantiles = conformal->quantiles_for(answer.age);
-    // An infinite quantile (too few calibration faces for the coverage) keeps the model's interval.
-    if (std::isfinite(quantiles.lower) && std::isfinite(quantiles.upper)) {
-      const double scale = interval_scale_of(answer.age_std, face.quality.score);
-      face.age_low = std::max(0.0, answer.age - quantiles.lower * scale);
-      face.age_high = answer.age + quantiles.upper * scale;
+    // No interval (too few calibration faces for the coverage) keeps the model's own.
+    if (const auto interval = conformal->interval(answer.age, interval_scale_of(answer.age_std, face.quality.score))) {
+      face.age_low = interval->low;
+      face.age_high = interval->high;
       face.conformal_interval = true;
     }
   }

@@ -101,11 +101,51 @@ double conformal_quantile(std::vector<double> scores, double alpha) {
   return scores[static_cast<size_t>(std::max(1.0, rank)) - 1];
 }
 
-ConformalCalibration::Quantiles ConformalCalibration::quantiles_for(double predicted_age) const {
+std::string to_string(ConformalBands bands) {
+  return bands == ConformalBands::kTrueAge ? "true_age" : "predicted_age";
+}
+
+ConformalBands conformal_bands_from_string(const std::string& name) {
+  if (name == "true_age") return ConformalBands::kTrueAge;
+  if (name == "predicted_age") return ConformalBands::kPredictedAge;
+  throw Error(ErrorCode::kInvalidArgument, "unknown conformal bands '" + name + "' (true_age, predicted_age)");
+}
+
+std::vector<double> default_band_upper(ConformalBands bands) {
+  if (bands == ConformalBands::kTrueAge) return {3, 6, 10, 14, 18, 25, 30, 40, 50, 60, 70, 80};
+  return {2, 4, 6, 8, 10, 13, 16, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70};
+}
+
+ConformalCalibration::Quantiles ConformalCalibration::quantiles_for(double age) const {
   for (size_t i = 0; i < quantiles.size(); ++i) {
-    if (i >= band_upper.size() || predicted_age < band_upper[i]) return quantiles[i];
+    if (i >= band_upper.size() || age < band_upper[i]) return quantiles[i];
   }
   return pooled;
+}
+
+std::optional<AgeInterval> ConformalCalibration::interval(double predicted_age, double scale) const {
+  if (bands_of == ConformalBands::kPredictedAge) {
+    const auto q = quantiles_for(predicted_age);
+    if (!std::isfinite(q.lower) || !std::isfinite(q.upper)) return std::nullopt;
+    return AgeInterval{std::max(0.0, predicted_age - q.lower * scale), predicted_age + q.upper * scale};
+  }
+  // Label-conditional: band i admits the ages of [start, end) within its own reach of the estimate;
+  // the answer is the hull of what the bands admit. The estimate's own band always admits the
+  // estimate (quantiles are >= 0), so the hull is never empty.
+  AgeInterval hull{predicted_age, predicted_age};
+  for (size_t i = 0; i < quantiles.size(); ++i) {
+    const auto& q = quantiles[i];
+    if (!std::isfinite(q.lower) || !std::isfinite(q.upper)) return std::nullopt;
+    const double start = i == 0 ? 0.0 : band_upper[i - 1];
+    const double end = i < band_upper.size() ? band_upper[i] : std::numeric_limits<double>::infinity();
+    const double low = std::max(start, predicted_age - q.lower * scale);
+    const double high = std::min(end, predicted_age + q.upper * scale);
+    if (low > high) continue;
+    hull.low = std::min(hull.low, low);
+    hull.high = std::max(hull.high, high);
+  }
+  hull.low = std::max(0.0, hull.low);
+  return hull;
 }
 
 namespace {
@@ -128,6 +168,7 @@ ConformalCalibration fit_conformal(const std::vector<double>& predicted, const s
                 "conformal band edges must be increasing");
   ConformalCalibration c;
   c.coverage = coverage;
+  c.bands_of = options.bands_of;
   c.band_upper = options.band_upper;
   const size_t bands = options.band_upper.size() + 1;
   // Signed scores: how far below (lower) and above (upper) the estimate the true age lies, in scales.
@@ -136,8 +177,9 @@ ConformalCalibration fit_conformal(const std::vector<double>& predicted, const s
   for (size_t i = 0; i < predicted.size(); ++i) {
     const double s = std::max(scale[i], 1e-6);
     const double below = (predicted[i] - truth[i]) / s, above = (truth[i] - predicted[i]) / s;
+    const double key = options.bands_of == ConformalBands::kTrueAge ? truth[i] : predicted[i];
     const auto band = static_cast<size_t>(
-        std::upper_bound(options.band_upper.begin(), options.band_upper.end(), predicted[i]) - options.band_upper.begin());
+        std::upper_bound(options.band_upper.begin(), options.band_upper.end(), key) - options.band_upper.begin());
     band_lower[band].push_back(below);
     band_upper[band].push_back(above);
     all_lower.push_back(below);
@@ -163,7 +205,7 @@ nlohmann::json to_json(const ConformalCalibration& c) {
     lower.push_back(q.lower);
     upper.push_back(q.upper);
   }
-  return {{"coverage", c.coverage},       {"band_upper", c.band_upper},     {"lower", lower},
+  return {{"coverage", c.coverage},       {"bands_of", to_string(c.bands_of)}, {"band_upper", c.band_upper}, {"lower", lower},
           {"upper", upper},               {"counts", c.counts},             {"pooled_lower", c.pooled.lower},
           {"pooled_upper", c.pooled.upper}};
 }
@@ -186,6 +228,10 @@ ConformalCalibration conformal_from_json(const nlohmann::json& json) {
   ConformalCalibration c;
   try {
     c.coverage = json.at("coverage").get<double>();
+    const auto bands_of = json.value("bands_of", std::string("predicted_age"));
+    FACEAGE_CHECK(bands_of == "true_age" || bands_of == "predicted_age", ErrorCode::kModel,
+                  "conformal calibration: unknown bands_of '" << bands_of << "'");
+    c.bands_of = conformal_bands_from_string(bands_of);
     c.band_upper = json.at("band_upper").get<std::vector<double>>();
     c.counts = json.value("counts", std::vector<int>{});
     std::vector<double> lower, upper;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -78,6 +79,7 @@ TEST(Conformal, QuantileByHand) {
 
 TEST(Conformal, MondrianBandsAndPooledFallback) {
   ConformalOptions options;
+  options.bands_of = ConformalBands::kPredictedAge;
   options.band_upper = {10};
   options.min_band_count = 5;
   // Band 0 (predicted 5, scale 1): true ages 6..14, all above the estimate: upper scores 1..9,
@@ -112,6 +114,7 @@ TEST(Conformal, MondrianBandsAndPooledFallback) {
 // 10 > 9) takes the pooled quantile on that side instead of an infinite one.
 TEST(Conformal, ABandTooSmallForTheCoverageUsesThePooledQuantile) {
   ConformalOptions options;
+  options.bands_of = ConformalBands::kPredictedAge;
   options.band_upper = {10};
   options.min_band_count = 5;
   std::vector<double> predicted, scale, truth;
@@ -159,12 +162,16 @@ TEST(Conformal, EachSideCoversOnSkewedExchangeableData) {
   std::vector<double> p, s, t, p2, s2, t2;
   draw(4000, p, s, t);
   draw(4000, p2, s2, t2);
-  const auto c = fit_conformal(p, s, t, 0.9);
+  ConformalOptions options;
+  options.bands_of = ConformalBands::kPredictedAge;
+  options.band_upper = default_band_upper(ConformalBands::kPredictedAge);
+  const auto c = fit_conformal(p, s, t, 0.9, options);
   int covered = 0, missed_above = 0, missed_below = 0;
   for (size_t i = 0; i < p2.size(); ++i) {
-    const auto q = c.quantiles_for(p2[i]);
-    if (t2[i] > p2[i] + q.upper * s2[i]) ++missed_above;
-    else if (t2[i] < p2[i] - q.lower * s2[i]) ++missed_below;
+    const auto interval = c.interval(p2[i], s2[i]);
+    ASSERT_TRUE(interval);
+    if (t2[i] > interval->high) ++missed_above;
+    else if (t2[i] < interval->low) ++missed_below;
     else ++covered;
   }
   EXPECT_NEAR(covered / 4000.0, 0.9, 0.02);
@@ -172,6 +179,102 @@ TEST(Conformal, EachSideCoversOnSkewedExchangeableData) {
   EXPECT_NEAR(missed_below / 4000.0, 0.05, 0.015);
   // The skew shows in the quantiles: the upper side is the wider one.
   EXPECT_GT(c.pooled.upper, 2 * c.pooled.lower);
+}
+
+// Label-conditional bands by hand. Bands of true age {< 10, >= 10}, 80 %: each side may miss 10 %,
+// rank ceil(10 * 0.9) = 9 of 9 -> the largest score of the band.
+TEST(Conformal, TrueAgeBandsByHand) {
+  ConformalOptions options;
+  options.bands_of = ConformalBands::kTrueAge;
+  options.band_upper = {10};
+  options.min_band_count = 5;
+  std::vector<double> predicted, scale, truth;
+  // True ages 1..9 all estimated 10: lower scores (10 - t) 9..1 -> 9; upper scores -9..-1 -> 0.
+  for (int t = 1; t <= 9; ++t) { predicted.push_back(10); scale.push_back(1); truth.push_back(t); }
+  // True ages 11..19 all estimated 10: lower scores -1..-9 -> 0; upper scores 1..9 -> 9.
+  for (int t = 11; t <= 19; ++t) { predicted.push_back(10); scale.push_back(1); truth.push_back(t); }
+  const auto c = fit_conformal(predicted, scale, truth, 0.8, options);
+  EXPECT_EQ(c.bands_of, ConformalBands::kTrueAge);
+  ASSERT_EQ(c.quantiles.size(), 2u);
+  EXPECT_EQ(c.counts, (std::vector<int>{9, 9}));
+  EXPECT_EQ(c.quantiles[0].lower, 9);
+  EXPECT_EQ(c.quantiles[0].upper, 0);
+  EXPECT_EQ(c.quantiles[1].lower, 0);
+  EXPECT_EQ(c.quantiles[1].upper, 9);
+  // Estimate 12, scale 1: band [0, 10) admits [max(0, 12 - 9), min(10, 12 + 0)] = [3, 10]; band
+  // [10, inf) admits [max(10, 12 - 0), 12 + 9] = [12, 21]; the hull is [3, 21].
+  auto interval = c.interval(12, 1);
+  ASSERT_TRUE(interval);
+  EXPECT_DOUBLE_EQ(interval->low, 3);
+  EXPECT_DOUBLE_EQ(interval->high, 21);
+  // Estimate 30, scale 0.5: band 0 reaches down only to 30 - 4.5 = 25.5, above its end (empty);
+  // band 1 admits [30, 34.5].
+  interval = c.interval(30, 0.5);
+  ASSERT_TRUE(interval);
+  EXPECT_DOUBLE_EQ(interval->low, 30);
+  EXPECT_DOUBLE_EQ(interval->high, 34.5);
+  // Estimate 2, scale 1: band 0 admits [0, 2] (never below 0); band 1 admits [10, 11]: [0, 11].
+  interval = c.interval(2, 1);
+  ASSERT_TRUE(interval);
+  EXPECT_DOUBLE_EQ(interval->low, 0);
+  EXPECT_DOUBLE_EQ(interval->high, 11);
+  // The kind of band survives the bundle's JSON; JSON without it is a predicted-age calibration.
+  const auto back = conformal_from_json(nlohmann::json::parse(to_json(c).dump()));
+  EXPECT_EQ(back.bands_of, ConformalBands::kTrueAge);
+  EXPECT_DOUBLE_EQ(back.interval(12, 1)->low, 3);
+  auto json = to_json(c);
+  json.erase("bands_of");
+  EXPECT_EQ(conformal_from_json(json).bands_of, ConformalBands::kPredictedAge);
+  json["bands_of"] = "shoe_size";
+  EXPECT_THROW(conformal_from_json(json), Error);
+}
+
+// Regression to the mean, as age models show it: the young are estimated older, the old younger.
+// Bands of predicted age cover on average but miss within the extreme true-age bands; bands of true
+// age cover in every true-age band.
+TEST(Conformal, TrueAgeBandsCoverEveryTrueAgeBand) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> age(0, 90);
+  std::normal_distribution<double> noise(0, 1);
+  auto draw = [&](int n, std::vector<double>& p, std::vector<double>& s, std::vector<double>& t) {
+    for (int i = 0; i < n; ++i) {
+      const double truth = age(rng), sigma = 2 + truth / 15;
+      t.push_back(truth);
+      p.push_back(0.6 * truth + 14 + sigma * noise(rng));
+      s.push_back(sigma);
+    }
+  };
+  std::vector<double> p, s, t, p2, s2, t2;
+  draw(20000, p, s, t);
+  draw(20000, p2, s2, t2);
+  const std::vector<double> report_edges{10, 20, 30, 40, 50, 60, 70, 80};
+  auto worst_band_coverage = [&](const ConformalCalibration& c, double* overall) {
+    std::vector<int> n(report_edges.size() + 1), covered(report_edges.size() + 1);
+    int all = 0;
+    for (size_t i = 0; i < p2.size(); ++i) {
+      const auto band = std::upper_bound(report_edges.begin(), report_edges.end(), t2[i]) - report_edges.begin();
+      const auto interval = c.interval(p2[i], s2[i]);
+      const bool in = interval && t2[i] >= interval->low && t2[i] <= interval->high;
+      ++n[band];
+      covered[band] += in;
+      all += in;
+    }
+    *overall = all / double(p2.size());
+    double worst = 1;
+    for (size_t b = 0; b < n.size(); ++b) worst = std::min(worst, covered[b] / double(n[b]));
+    return worst;
+  };
+  ConformalOptions by_prediction;
+  by_prediction.bands_of = ConformalBands::kPredictedAge;
+  by_prediction.band_upper = default_band_upper(ConformalBands::kPredictedAge);
+  double overall_predicted = 0, overall_true = 0;
+  const double worst_predicted =
+      worst_band_coverage(fit_conformal(p, s, t, 0.9, by_prediction), &overall_predicted);
+  const double worst_true = worst_band_coverage(fit_conformal(p, s, t, 0.9), &overall_true);
+  EXPECT_NEAR(overall_predicted, 0.9, 0.015);
+  EXPECT_LT(worst_predicted, 0.85);  // 0.82 here
+  EXPECT_GE(overall_true, 0.89);
+  EXPECT_GE(worst_true, 0.88);
 }
 
 TEST(Conformal, RejectsBadInput) {
