@@ -2,16 +2,18 @@
 # Training throughput of two faceage builds in one process, and of data-parallel training
 # (--nproc 2) with the gradient all-reduce started after backward vs overlapped with it
 # (docs/scaling.md, "Distributed training"):
-#   bench/train_overlap.sh BEFORE_BIN AFTER_BIN [ROUNDS=3]
-# MobileNetV2 @64 on synthetic faces (tests/support/make_synthetic_faces.py), 1 epoch of 24 steps
+#   bench/train_overlap.sh BEFORE_BIN AFTER_BIN [ROUNDS=3] [THREADS_1P=2] [ONLY_1P=0]
+# (one process gets THREADS_1P intra-op threads, each of the 2 processes 1; ONLY_1P=1 skips --nproc 2)
+# MobileNetV2 @64 on synthetic faces (tests/support/make_synthetic_faces.py), 1 epoch of N/16 steps
 # of 16 images (2 processes: 8 each). Each round runs every variant once, in the same order, so
 # load changes on a shared machine hit all alike; prints each run's figures from metrics.jsonl
-# and the medians over the rounds. A first run (not counted) builds the crop cache.
+# and the medians over the rounds. A first run (not counted) builds the crop cache. BENCH_IMAGES
+# (default 384) sets the training images.
 set -euo pipefail
-before=$1; after=$2; rounds=${3:-3}
+before=$1; after=$2; rounds=${3:-3}; threads_1p=${4:-2}; only_1p=${5:-0}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-/usr/bin/python3 "$here/tests/support/make_synthetic_faces.py" "$work/train" --count 384 --seed 1 > /dev/null
+/usr/bin/python3 "$here/tests/support/make_synthetic_faces.py" "$work/train" --count "${BENCH_IMAGES:-384}" --seed 1 > /dev/null
 /usr/bin/python3 "$here/tests/support/make_synthetic_faces.py" "$work/val" --count 32 --seed 2 > /dev/null
 cat > "$work/bench.yaml" <<YAML
 seed: 5
@@ -43,10 +45,11 @@ print(sys.argv[1], " ".join(f"{k}={line[k]:.4g}" for k in keys if k in line))
 PY
 }
 echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at start"
-run warmup "$after" 2 -- > /dev/null
+run warmup "$after" "$threads_1p" -- > /dev/null
 for round in $(seq "$rounds"); do
-  run 1p-before "$before" 2 --
-  run 1p-after "$after" 2 --
+  run 1p-before "$before" "$threads_1p" --
+  run 1p-after "$after" "$threads_1p" --
+  [ "$only_1p" = 1 ] && continue
   run 2p-before "$before" 1 -- --nproc 2 --set train.batch_size=8
   run 2p-after-post-backward "$after" 1 FACEAGE_DIST_OVERLAP=0 -- --nproc 2 --set train.batch_size=8
   run 2p-after-overlap "$after" 1 FACEAGE_DIST_OVERLAP=1 -- --nproc 2 --set train.batch_size=8
