@@ -21,7 +21,8 @@ namespace faceage::train {
 namespace {
 
 const char* const kTorchrunVariables[] = {"MASTER_ADDR",  "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK",
-                                          "GLOO_SOCKET_IFNAME", "FACEAGE_DIST_TIMEOUT_S", "FACEAGE_DIST_BUCKET_MB"};
+                                          "GLOO_SOCKET_IFNAME", "FACEAGE_DIST_TIMEOUT_S", "FACEAGE_DIST_BUCKET_MB",
+                                          "FACEAGE_DIST_OVERLAP"};
 
 std::string value_or(const std::map<std::string, std::string>& environment, const std::string& key,
                      const std::string& fallback) {
@@ -89,6 +90,9 @@ DistributedOptions distributed_options_from_environment(const std::map<std::stri
   options.master_port = int_from(environment, "MASTER_PORT", options.master_port);
   options.timeout_seconds = number_from(environment, "FACEAGE_DIST_TIMEOUT_S", options.timeout_seconds);
   options.bucket_bytes = static_cast<std::int64_t>(number_from(environment, "FACEAGE_DIST_BUCKET_MB", 25) * (1 << 20));
+  const int overlap = int_from(environment, "FACEAGE_DIST_OVERLAP", 1);
+  FACEAGE_CHECK(overlap == 0 || overlap == 1, ErrorCode::kConfig, "FACEAGE_DIST_OVERLAP must be 0 or 1, got " << overlap);
+  options.overlap = overlap == 1;
   options.socket_interface = value_or(environment, "GLOO_SOCKET_IFNAME", "");
   FACEAGE_CHECK(options.world_size >= 1, ErrorCode::kConfig, "WORLD_SIZE must be >= 1, got " << options.world_size);
   FACEAGE_CHECK(options.rank >= 0 && options.rank < options.world_size, ErrorCode::kConfig,

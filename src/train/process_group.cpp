@@ -15,8 +15,10 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <mutex>
 
 #ifdef FACEAGE_HAVE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -204,69 +206,255 @@ void broadcast_module_state(Communicator& communicator, torch::nn::Module& modul
   for (auto& buffer : module.buffers(true)) sync(buffer);
 }
 
-GradientAllReducer::GradientAllReducer(Communicator& communicator, std::int64_t bucket_bytes)
-    : communicator_(communicator), bucket_bytes_(std::max<std::int64_t>(1, bucket_bytes)) {}
+struct GradientAllReducer::State {
+  struct Slot {
+    torch::Tensor parameter;
+    std::size_t bucket = 0;
+    std::int64_t offset = 0;  // in the bucket's flat buffer
+    std::int64_t numel = 0;
+    unsigned hook = 0;
+    bool hooked = false;
+    bool arrived = false;  // this step's gradient is in the bucket
+  };
+  struct Bucket {
+    std::vector<std::size_t> slots;
+    std::int64_t numel = 0;  // of gradients; the last bucket's flat has the extras after them
+    torch::Tensor flat;      // kept across steps: no allocation per step
+    std::size_t pending = 0;
+    std::shared_ptr<Communicator::Pending> work;
+    bool in_flight = false;
+  };
 
-void GradientAllReducer::average(const std::vector<torch::Tensor>& parameters, torch::Tensor& extras) {
-  const auto start = std::chrono::steady_clock::now();
-  torch::NoGradGuard no_grad;
+  State(Communicator& communicator_, Options options_) : communicator(communicator_), options(options_) {}
+
+  Communicator& communicator;
+  Options options;
+  std::mutex mutex;
+  std::vector<c10::TensorImpl*> identity;  // the parameters the buckets were made for, in order
+  std::vector<Slot> slots;                 // in parameter order
+  std::vector<Bucket> buckets;             // in start order: the last parameters first
+  std::size_t next_bucket = 0;
+  bool armed = false;
+  std::int64_t started_during_backward = 0;
+  Timings timings;
+
+  torch::Tensor slot_view(const Slot& slot) {
+    return buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel).view(slot.parameter.sizes());
+  }
+
+  // Starts the complete buckets in order, up to the first incomplete one. A hook leaves the last
+  // bucket to average(), which adds the extras to it.
+  void start_ready(bool from_hook) {
+    while (next_bucket < buckets.size()) {
+      auto& bucket = buckets[next_bucket];
+      if (bucket.pending > 0 || (from_hook && next_bucket + 1 == buckets.size())) break;
+      bucket.work = communicator.all_reduce_sum_async(bucket.flat);
+      bucket.in_flight = true;
+      ++next_bucket;
+      ++timings.buckets;
+      if (from_hook) ++started_during_backward, ++timings.buckets_during_backward;
+    }
+  }
+
+  void on_gradient(std::size_t index, const torch::Tensor& gradient) {
+    const auto start = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed || !gradient.defined()) return;
+    torch::NoGradGuard no_grad;
+    auto& slot = slots[index];
+    auto& bucket = buckets[slot.bucket];
+    FACEAGE_CHECK(!bucket.in_flight && bucket.work == nullptr, ErrorCode::kInternal,
+                  "a second backward pass in one data-parallel step reached gradients whose all-reduce had started");
+    FACEAGE_CHECK(gradient.layout() == torch::kStrided, ErrorCode::kInternal, "sparse gradients cannot be all-reduced");
+    auto view = slot_view(slot);
+    view.copy_(gradient);
+    // The hook sees what backward is about to add to .grad: what .grad holds already is added
+    // too, so the average is of .grad as backward leaves it (nothing when the trainer released it).
+    const auto& accumulated = slot.parameter.grad();
+    if (accumulated.defined()) view.add_(accumulated.to(view.device(), view.scalar_type()));
+    if (!slot.arrived) {
+      slot.arrived = true;
+      --bucket.pending;
+      start_ready(/*from_hook=*/true);
+    }
+    timings.hook_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  void remove_hooks() noexcept {
+    for (auto& slot : slots) {
+      if (!slot.hooked) continue;
+      try {
+        slot.parameter.remove_hook(slot.hook);
+      } catch (...) {  // the hook is inert without the state anyway
+      }
+      slot.hooked = false;
+    }
+  }
+
+  // Waits for collectives a failed step left running, so their buffers can be written again.
+  void drain() {
+    for (auto& bucket : buckets) {
+      if (bucket.in_flight) {
+        bucket.in_flight = false;
+        communicator.wait(bucket.work);
+      }
+      bucket.work = nullptr;
+    }
+  }
+
+  void build(const std::vector<torch::Tensor>& trainable, std::vector<c10::TensorImpl*> new_identity,
+             const std::weak_ptr<State>& self) {
+    remove_hooks();
+    slots.clear();
+    buckets.clear();
+    identity = std::move(new_identity);
+    std::int64_t bucket_bytes = 0;
+    for (std::size_t i = trainable.size(); i-- > 0;) {
+      const auto& parameter = trainable[i];
+      FACEAGE_CHECK(parameter.is_leaf(), ErrorCode::kInternal, "a parameter to all-reduce is not a leaf tensor");
+      const std::int64_t bytes = parameter.numel() * static_cast<std::int64_t>(parameter.element_size());
+      // The open bucket's size limit: the first (last layers) is small so it starts early.
+      const std::int64_t limit =
+          buckets.size() == 1 ? std::min(options.first_bucket_bytes, options.bucket_bytes) : options.bucket_bytes;
+      if (buckets.empty() || bucket_bytes + bytes > limit ||
+          slots[buckets.back().slots.front()].parameter.scalar_type() != parameter.scalar_type()) {
+        buckets.emplace_back();
+        bucket_bytes = 0;
+      }
+      Slot slot;
+      slot.parameter = parameter;
+      slot.bucket = buckets.size() - 1;
+      slot.offset = buckets.back().numel;
+      slot.numel = parameter.numel();
+      buckets.back().numel += slot.numel;
+      buckets.back().slots.push_back(slots.size());
+      bucket_bytes += bytes;
+      slots.push_back(std::move(slot));
+    }
+    for (auto& bucket : buckets) {
+      const auto dtype = slots[bucket.slots.front()].parameter.scalar_type();
+      bucket.flat = torch::empty({bucket.numel}, torch::TensorOptions().dtype(dtype).device(communicator.device()));
+    }
+    if (!options.overlap) return;
+    for (std::size_t index = 0; index < slots.size(); ++index) {
+      slots[index].hook = slots[index].parameter.register_hook([self, index](const torch::Tensor& gradient) {
+        if (auto state = self.lock()) state->on_gradient(index, gradient);
+      });
+      slots[index].hooked = true;
+    }
+  }
+};
+
+GradientAllReducer::GradientAllReducer(Communicator& communicator, Options options)
+    : state_(std::make_shared<State>(communicator, options)) {
+  state_->options.bucket_bytes = std::max<std::int64_t>(1, options.bucket_bytes);
+  state_->options.first_bucket_bytes = std::max<std::int64_t>(1, options.first_bucket_bytes);
+}
+
+GradientAllReducer::~GradientAllReducer() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->remove_hooks();
+}
+
+void GradientAllReducer::prepare(const std::vector<torch::Tensor>& parameters) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  auto& state = *state_;
+  state.drain();
   std::vector<torch::Tensor> trainable;
+  std::vector<c10::TensorImpl*> identity;
   for (const auto& parameter : parameters) {
     if (!parameter.requires_grad()) continue;
-    if (!parameter.grad().defined()) parameter.mutable_grad() = torch::zeros_like(parameter);
     trainable.push_back(parameter);
+    identity.push_back(parameter.unsafeGetTensorImpl());
   }
-  // Buckets of consecutive parameters of one dtype; the extras ride in the last one.
-  struct Bucket {
-    std::vector<torch::Tensor> grads;
-    torch::Tensor flat;
-    std::shared_ptr<Communicator::Pending> pending;
-  };
-  std::vector<Bucket> buckets;
-  std::int64_t bucket_bytes = 0;
-  for (const auto& parameter : trainable) {
-    const auto& grad = parameter.grad();
-    const std::int64_t bytes = grad.numel() * static_cast<std::int64_t>(grad.element_size());
-    if (buckets.empty() || bucket_bytes + bytes > bucket_bytes_ ||
-        buckets.back().grads.front().scalar_type() != grad.scalar_type()) {
-      buckets.emplace_back();
-      bucket_bytes = 0;
+  if (identity != state.identity) state.build(trainable, std::move(identity), state_);
+  for (auto& slot : state.slots) slot.arrived = false;
+  for (auto& bucket : state.buckets) bucket.pending = bucket.slots.size();
+  state.next_bucket = 0;
+  state.started_during_backward = 0;
+  state.armed = true;
+}
+
+void GradientAllReducer::average(torch::Tensor& extras) {
+  const auto start = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  auto& state = *state_;
+  FACEAGE_CHECK(state.armed, ErrorCode::kInternal, "GradientAllReducer::average() without prepare() before backward");
+  state.armed = false;
+  torch::NoGradGuard no_grad;
+  // Parameters whose hook did not run (no gradient on this rank, or overlap off) give their .grad.
+  for (auto& slot : state.slots) {
+    if (slot.arrived) continue;
+    auto view = state.slot_view(slot);
+    if (slot.parameter.grad().defined()) {
+      view.copy_(slot.parameter.grad());
+    } else {
+      view.zero_();
     }
-    buckets.back().grads.push_back(grad);
-    bucket_bytes += bytes;
+    slot.arrived = true;
+    --state.buckets[slot.bucket].pending;
   }
-  const auto comm_device = communicator_.device();
+  const auto comm_device = state.communicator.device();
   auto extras_flat = extras.detach().to(comm_device, torch::kFloat).reshape({-1});
-  for (std::size_t b = 0; b < buckets.size(); ++b) {
-    auto& bucket = buckets[b];
-    std::vector<torch::Tensor> pieces;
-    for (const auto& grad : bucket.grads) pieces.push_back(grad.reshape({-1}).to(comm_device));
-    if (b + 1 == buckets.size() && bucket.grads.front().scalar_type() == torch::kFloat) pieces.push_back(extras_flat);
-    bucket.flat = torch::cat(pieces);
-    bucket.pending = communicator_.all_reduce_sum_async(bucket.flat);
-  }
-  const bool extras_in_bucket = !buckets.empty() && buckets.back().grads.front().scalar_type() == torch::kFloat;
-  std::shared_ptr<Communicator::Pending> extras_pending;
-  if (!extras_in_bucket) extras_pending = communicator_.all_reduce_sum_async(extras_flat);
-  const double world = communicator_.world_size();
-  for (std::size_t b = 0; b < buckets.size(); ++b) {
-    auto& bucket = buckets[b];
-    communicator_.wait(bucket.pending);
-    bucket.flat.div_(world);
-    std::int64_t offset = 0;
-    for (auto& grad : bucket.grads) {
-      grad.copy_(bucket.flat.narrow(0, offset, grad.numel()).view(grad.sizes()));
-      offset += grad.numel();
+  const bool extras_in_bucket = !state.buckets.empty() && state.buckets.back().flat.scalar_type() == torch::kFloat;
+  if (extras_in_bucket) {
+    auto& last = state.buckets.back();
+    if (last.flat.numel() != last.numel + extras_flat.numel()) {
+      last.flat = torch::cat({last.flat.narrow(0, 0, last.numel), torch::empty_like(extras_flat)});
     }
-    if (b + 1 == buckets.size() && extras_in_bucket) extras_flat = bucket.flat.narrow(0, offset, extras_flat.numel());
+    last.flat.narrow(0, last.numel, extras_flat.numel()).copy_(extras_flat);
+  } else {
+    extras_flat = extras_flat.clone();  // reduced in place: not the caller's tensor
   }
-  if (extras_pending) {
-    communicator_.wait(extras_pending);
+  state.start_ready(/*from_hook=*/false);
+  FACEAGE_CHECK(state.next_bucket == state.buckets.size(), ErrorCode::kInternal, "a gradient bucket was not started");
+  std::shared_ptr<Communicator::Pending> extras_pending;
+  if (!extras_in_bucket) extras_pending = state.communicator.all_reduce_sum_async(extras_flat);
+  const double world = state.communicator.world_size();
+  auto wait = [&](const std::shared_ptr<Communicator::Pending>& pending) {
+    const auto wait_start = std::chrono::steady_clock::now();
+    state.communicator.wait(pending);
+    state.timings.wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+  };
+  for (auto& bucket : state.buckets) {
+    wait(bucket.work);
+    bucket.in_flight = false;
+    bucket.work = nullptr;
+    bucket.flat.div_(world);
+    for (const auto index : bucket.slots) {
+      const auto& slot = state.slots[index];
+      auto& grad = slot.parameter.mutable_grad();
+      if (!grad.defined()) grad = torch::zeros_like(slot.parameter);
+      grad.copy_(state.slot_view(slot));
+    }
+  }
+  if (extras_in_bucket) {
+    const auto& last = state.buckets.back();
+    extras_flat = last.flat.narrow(0, last.numel, extras_flat.numel());
+  } else {
+    wait(extras_pending);
     extras_flat.div_(world);
   }
   extras.copy_(extras_flat.view(extras.sizes()));
-  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ++calls_;
+  state.timings.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++state.timings.calls;
+}
+
+std::int64_t GradientAllReducer::buckets_started_during_backward() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->started_during_backward;
+}
+
+std::size_t GradientAllReducer::bucket_count() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->buckets.size();
+}
+
+const GradientAllReducer::Timings& GradientAllReducer::timings() const { return state_->timings; }
+
+void GradientAllReducer::reset_time() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->timings = Timings{};
 }
 
 }  // namespace faceage::train

@@ -55,25 +55,66 @@ class Communicator {
 // Copies rank 0's parameters and buffers into every rank's module (the same start everywhere).
 void broadcast_module_state(Communicator& communicator, torch::nn::Module& module);
 
-// Averages gradients over the ranks after backward: the gradients of the parameters that require
-// one are packed in order into flat buckets of about `bucket_bytes`, every bucket's all-reduce is
-// started before the first is waited for, then each is divided by the world size and copied back.
-// A parameter that got no gradient on this rank counts as zero, as on a rank that used it.
+// Averages gradients over the ranks, overlapping the all-reduce with backward as PyTorch's DDP
+// does. The parameters that require a gradient are assigned, in reverse order (backward produces
+// the last layer's gradients first), to flat buckets: the first of about min(1 MB, bucket_bytes),
+// so the last layers' all-reduce starts early, the others of about `bucket_bytes`, one dtype each.
+// With `overlap`, a hook on each such parameter copies the gradient backward is about to
+// accumulate into its bucket; the bucket whose last gradient arrived starts its all-reduce from
+// within backward, in bucket order (every rank must start the same collectives in the same order,
+// whatever order its gradients arrive in). The last bucket (the first layers, whose gradients
+// come last anyway) waits for average(), where `extras` ride in it.
+//
+// Per step: prepare(parameters) before backward, average(extras) after it. Each parameter then
+// holds in .grad the average over the ranks of its .grad as backward left it; one that got no
+// gradient on a rank counts there as its .grad before backward (zero after the trainer's
+// zero_grad; none is zero). One backward per step: a second one whose gradient reaches a bucket
+// already started is a kInternal error (gradient accumulation would need DDP's no_sync).
+//
+// Hooks fire on the thread that runs backward for the parameters' device; a mutex keeps them
+// safe should parameters live on several devices (one engine thread each). Hooks are removed
+// when the reducer is destroyed (and do nothing outside prepare()..average() or once it is gone).
 class GradientAllReducer {
  public:
-  GradientAllReducer(Communicator& communicator, std::int64_t bucket_bytes);
-  // `extras` (a small float tensor: losses, flags) is averaged with the last bucket, at no extra
-  // round trip.
-  void average(const std::vector<torch::Tensor>& parameters, torch::Tensor& extras);
-  double seconds() const { return seconds_; }  // wall time spent in average() since reset_time()
-  std::int64_t calls() const { return calls_; }
-  void reset_time() { seconds_ = 0, calls_ = 0; }
+  struct Options {
+    std::int64_t bucket_bytes = 25ll << 20;
+    std::int64_t first_bucket_bytes = 1ll << 20;  // capped at bucket_bytes; DDP's default
+    bool overlap = true;                          // false: no hooks; every bucket starts in average()
+  };
+  // Totals since reset_time().
+  struct Timings {
+    double seconds = 0;       // wall time in average(): the wait after backward, which overlap shortens
+    double wait_seconds = 0;  // the part of `seconds` blocked in the all-reduces' wait()
+    double hook_seconds = 0;  // time in the hooks during backward (copies, starts): added to backward
+    std::int64_t calls = 0;
+    std::int64_t buckets = 0;                  // buckets all-reduced
+    std::int64_t buckets_during_backward = 0;  // of which started from a hook
+  };
+
+  GradientAllReducer(Communicator& communicator, Options options);
+  ~GradientAllReducer();
+  GradientAllReducer(const GradientAllReducer&) = delete;
+  GradientAllReducer& operator=(const GradientAllReducer&) = delete;
+
+  // Before backward: (re)assigns the buckets and hooks when the parameters that require a
+  // gradient changed (a frozen backbone thawed), and arms the hooks for this step.
+  void prepare(const std::vector<torch::Tensor>& parameters);
+  // After backward: starts the buckets not started yet, waits for all, writes the averages into
+  // .grad. `extras` (a small float tensor: losses, flags) is averaged in place with the last
+  // bucket, at no extra round trip.
+  void average(torch::Tensor& extras);
+
+  // This step's buckets (since prepare()) whose all-reduce a hook started, i.e. during backward.
+  std::int64_t buckets_started_during_backward() const;
+  std::size_t bucket_count() const;
+  const Timings& timings() const;
+  double seconds() const { return timings().seconds; }
+  std::int64_t calls() const { return timings().calls; }
+  void reset_time();
 
  private:
-  Communicator& communicator_;
-  std::int64_t bucket_bytes_;
-  double seconds_ = 0;
-  std::int64_t calls_ = 0;
+  struct State;
+  std::shared_ptr<State> state_;  // shared with nothing: the hooks hold a weak_ptr, so they go inert with it
 };
 
 }  // namespace faceage::train

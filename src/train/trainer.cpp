@@ -56,6 +56,22 @@ void zero_gradients(torch::optim::Optimizer& optimizer) {
 #endif
 }
 
+// zero_gradients for data-parallel steps: trainable parameters' gradients are released instead,
+// so backward hands each its gradient without adding it to zeros (nor does the reducer's hook);
+// GradientAllReducer::average then gives every trainable parameter a .grad (zeros where none
+// came), so the optimizer sees what zero_gradients would have left. Frozen ones are zeroed.
+void release_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) {
+      if (parameter.requires_grad()) {
+        parameter.mutable_grad() = torch::Tensor();
+      } else if (parameter.grad().defined()) {
+        parameter.mutable_grad().detach_().zero_();
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Config default_train_config() {
@@ -596,7 +612,10 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                   "every rank must see the same run directory (shared storage across hosts)");
     }
     broadcast_module_state(*communicator, *model);
-    gradient_reducer = std::make_unique<GradientAllReducer>(*communicator, distributed.bucket_bytes);
+    GradientAllReducer::Options reducer_options;
+    reducer_options.bucket_bytes = distributed.bucket_bytes;
+    reducer_options.overlap = distributed.overlap;
+    gradient_reducer = std::make_unique<GradientAllReducer>(*communicator, reducer_options);
   }
   if (!ema && ema_options.enabled) ema = std::make_unique<ModelEma>(*model, ema_options);
 
@@ -710,7 +729,12 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       torch::manual_seed(mix_seed(seed, 0xd0, static_cast<std::uint64_t>(state.global_step)));
       auto images = batch->images.to(device, /*non_blocking=*/true);
       Targets targets{batch->ages.to(device), batch->genders.to(device), {}};
-      zero_gradients(*optimizer);
+      if (gradient_reducer) {
+        release_gradients(*optimizer);
+        gradient_reducer->prepare(model->parameters());
+      } else {
+        zero_gradients(*optimizer);
+      }
       LossResult loss;
       {
         models::CudaAutocast autocast(cuda_amp);
@@ -731,7 +755,7 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
         // The losses and the stop request travel with the gradients, so every rank logs the
         // job's loss and all stop at the same step.
         auto extras = torch::tensor({loss.total_value, loss.age_value, loss.gender_value, stop ? 1.0 : 0.0}, torch::kFloat);
-        gradient_reducer->average(model->parameters(), extras);
+        gradient_reducer->average(extras);
         loss.total_value = extras[0].item<double>();
         loss.age_value = extras[1].item<double>();
         loss.gender_value = extras[2].item<double>();
@@ -811,7 +835,16 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
         {"best", stopping.improved()}};
     if (gradient_reducer) {
       line["world_size"] = distributed.world_size;
-      line["allreduce_seconds_per_step"] = gradient_reducer->seconds() / std::max<std::int64_t>(1, gradient_reducer->calls());
+      // Per step: the time after backward spent finishing the all-reduce (what overlapping it with
+      // backward shortens), the part of it blocked waiting, the time the hooks added to backward,
+      // and the buckets per step whose all-reduce started during backward.
+      const auto& timings = gradient_reducer->timings();
+      const double steps = static_cast<double>(std::max<std::int64_t>(1, timings.calls));
+      line["allreduce_seconds_per_step"] = timings.seconds / steps;
+      line["allreduce_wait_seconds_per_step"] = timings.wait_seconds / steps;
+      line["allreduce_hook_seconds_per_step"] = timings.hook_seconds / steps;
+      line["allreduce_buckets"] = gradient_reducer->bucket_count();
+      line["allreduce_buckets_during_backward"] = static_cast<double>(timings.buckets_during_backward) / steps;
     }
     schedule->on_epoch_end(epoch, val.mae);
     state.history.push_back(line);

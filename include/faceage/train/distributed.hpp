@@ -4,8 +4,10 @@
 // runs under torchrun-style launchers, Kubeflow's PyTorchJob and SageMaker:
 //   MASTER_ADDR, MASTER_PORT  where rank 0 listens (its TCP store), RANK, WORLD_SIZE, LOCAL_RANK
 // plus FACEAGE_DIST_TIMEOUT_S (default 1800: a collective that waits longer fails the job),
-// FACEAGE_DIST_BUCKET_MB (gradient all-reduce bucket size, default 25) and GLOO_SOCKET_IFNAME
-// (the network interface Gloo binds; otherwise the address MASTER_ADDR reaches is used).
+// FACEAGE_DIST_BUCKET_MB (gradient all-reduce bucket size, default 25), FACEAGE_DIST_OVERLAP
+// (1, the default: a bucket's all-reduce starts during backward as soon as its gradients are in;
+// 0: all buckets start after backward, for comparison) and GLOO_SOCKET_IFNAME (the network
+// interface Gloo binds; otherwise the address MASTER_ADDR reaches is used).
 //
 // Every rank trains on its own shard of each epoch's permutation (distributed_shard) and the
 // gradients are averaged after each backward pass, so W ranks with batch B take the steps of one
@@ -28,6 +30,7 @@ struct DistributedOptions {
   int master_port = 29500;
   double timeout_seconds = 1800;
   std::int64_t bucket_bytes = 25ll << 20;
+  bool overlap = true;  // FACEAGE_DIST_OVERLAP
   std::string socket_interface;  // GLOO_SOCKET_IFNAME
 
   bool enabled() const { return world_size > 1; }
