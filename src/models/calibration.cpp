@@ -105,10 +105,10 @@ std::string to_string(ConformalBands bands) {
   return bands == ConformalBands::kTrueAge ? "true_age" : "predicted_age";
 }
 
-ConformalBands conformal_bands_from_string(const std::string& name) {
+std::optional<ConformalBands> conformal_bands_from_string(const std::string& name) {
   if (name == "true_age") return ConformalBands::kTrueAge;
   if (name == "predicted_age") return ConformalBands::kPredictedAge;
-  throw Error(ErrorCode::kInvalidArgument, "unknown conformal bands '" + name + "' (true_age, predicted_age)");
+  return std::nullopt;
 }
 
 std::vector<double> default_band_upper(ConformalBands bands) {
@@ -229,9 +229,9 @@ ConformalCalibration conformal_from_json(const nlohmann::json& json) {
   try {
     c.coverage = json.at("coverage").get<double>();
     const auto bands_of = json.value("bands_of", std::string("predicted_age"));
-    FACEAGE_CHECK(bands_of == "true_age" || bands_of == "predicted_age", ErrorCode::kModel,
-                  "conformal calibration: unknown bands_of '" << bands_of << "'");
-    c.bands_of = conformal_bands_from_string(bands_of);
+    const auto parsed = conformal_bands_from_string(bands_of);
+    FACEAGE_CHECK(parsed, ErrorCode::kModel, "conformal calibration: unknown bands_of '" << bands_of << "'");
+    c.bands_of = *parsed;
     c.band_upper = json.at("band_upper").get<std::vector<double>>();
     c.counts = json.value("counts", std::vector<int>{});
     std::vector<double> lower, upper;

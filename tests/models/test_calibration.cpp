@@ -65,6 +65,15 @@ TEST(Reliability, EceByHand) {
   EXPECT_NEAR(expected_calibration_error(bins), 0.2, 1e-12);
 }
 
+// The hand computations' bands: age < 10 and age >= 10, own quantiles from 5 faces.
+ConformalOptions two_bands(ConformalBands bands_of) {
+  ConformalOptions options;
+  options.bands_of = bands_of;
+  options.band_upper = {10};
+  options.min_band_count = 5;
+  return options;
+}
+
 TEST(Conformal, QuantileByHand) {
   // n = 9, alpha 0.1: rank ceil(10 * 0.9) = 9 -> the largest.
   std::vector<double> s{5, 1, 4, 2, 9, 3, 8, 6, 7};
@@ -78,10 +87,7 @@ TEST(Conformal, QuantileByHand) {
 }
 
 TEST(Conformal, MondrianBandsAndPooledFallback) {
-  ConformalOptions options;
-  options.bands_of = ConformalBands::kPredictedAge;
-  options.band_upper = {10};
-  options.min_band_count = 5;
+  const auto options = two_bands(ConformalBands::kPredictedAge);
   // Band 0 (predicted 5, scale 1): true ages 6..14, all above the estimate: upper scores 1..9,
   // lower scores -1..-9. Band 1: 3 faces (< 5) -> the pooled quantiles.
   std::vector<double> predicted, scale, truth;
@@ -113,10 +119,7 @@ TEST(Conformal, MondrianBandsAndPooledFallback) {
 // A band with enough faces for its own quantile at 80 % but not at 95 % (rank ceil(10 * 0.975) =
 // 10 > 9) takes the pooled quantile on that side instead of an infinite one.
 TEST(Conformal, ABandTooSmallForTheCoverageUsesThePooledQuantile) {
-  ConformalOptions options;
-  options.bands_of = ConformalBands::kPredictedAge;
-  options.band_upper = {10};
-  options.min_band_count = 5;
+  const auto options = two_bands(ConformalBands::kPredictedAge);
   std::vector<double> predicted, scale, truth;
   for (int i = 1; i <= 9; ++i) { predicted.push_back(5); scale.push_back(1); truth.push_back(5 + i); }
   for (int i = 1; i <= 60; ++i) { predicted.push_back(40); scale.push_back(1); truth.push_back(40 + (i % 7) - 3); }
@@ -184,10 +187,7 @@ TEST(Conformal, EachSideCoversOnSkewedExchangeableData) {
 // Label-conditional bands by hand. Bands of true age {< 10, >= 10}, 80 %: each side may miss 10 %,
 // rank ceil(10 * 0.9) = 9 of 9 -> the largest score of the band.
 TEST(Conformal, TrueAgeBandsByHand) {
-  ConformalOptions options;
-  options.bands_of = ConformalBands::kTrueAge;
-  options.band_upper = {10};
-  options.min_band_count = 5;
+  const auto options = two_bands(ConformalBands::kTrueAge);
   std::vector<double> predicted, scale, truth;
   // True ages 1..9 all estimated 10: lower scores (10 - t) 9..1 -> 9; upper scores -9..-1 -> 0.
   for (int t = 1; t <= 9; ++t) { predicted.push_back(10); scale.push_back(1); truth.push_back(t); }

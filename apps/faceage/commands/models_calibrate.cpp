@@ -39,7 +39,7 @@ void add_models_calibrate_command(CLI::App* models_cmd, CliState& state) {
     models::configure_runtime(context);
     args->options.predictor.detector = args->detector;
     auto& conformal = args->options.conformal;
-    conformal.bands_of = models::conformal_bands_from_string(args->bands_of);
+    conformal.bands_of = *models::conformal_bands_from_string(args->bands_of);  // IsMember checked it
     conformal.band_upper = models::default_band_upper(conformal.bands_of);
     args->options.progress = state.quiet ? 0 : -1;
     const auto summary = infer::calibrate_model(args->options, context);

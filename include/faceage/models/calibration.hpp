@@ -59,8 +59,8 @@ double conformal_quantile(std::vector<double> scores, double alpha);
 //    coverage holds per predicted-age band, not per true-age band.
 enum class ConformalBands { kPredictedAge, kTrueAge };
 std::string to_string(ConformalBands bands);
-// kInvalidArgument for an unknown name ("true_age", "predicted_age").
-ConformalBands conformal_bands_from_string(const std::string& name);
+// "true_age" / "predicted_age"; nullopt for any other name (each caller says whose error it is).
+std::optional<ConformalBands> conformal_bands_from_string(const std::string& name);
 
 struct AgeInterval {
   double low = 0, high = 0;
