@@ -66,14 +66,9 @@ Inputs collect_inputs(const BaselinePredictOptions& options) {
     in.skipped = std::move(scan.skipped);
     return in;
   }
-  const auto manifest = data::read_manifest(options.manifest_csv);
-  for (const auto& row : manifest.rows) {
-    if (!options.split.empty() && row.split != options.split) continue;
-    const std::string path = data::resolved_path(manifest, row);
-    if (in.name_of.emplace(path, row.file).second) in.paths.push_back(path);
-  }
-  FACEAGE_CHECK(!in.paths.empty(), ErrorCode::kInvalidArgument,
-                options.manifest_csv << ": no rows" << (options.split.empty() ? "" : " in split '" + options.split + "'"));
+  auto images = data::images_of_split(data::read_manifest(options.manifest_csv), options.split, options.manifest_csv);
+  in.paths = std::move(images.paths);
+  in.name_of = std::move(images.file_of_path);
   return in;
 }
 

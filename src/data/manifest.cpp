@@ -3,6 +3,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "faceage/core/check.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/core/strings.hpp"
 #include "faceage/data/csv.hpp"
@@ -72,6 +73,18 @@ std::string resolved_path(const Manifest& manifest, const ManifestRow& row) {
   fs::path file(row.file);
   if (file.is_absolute() || manifest.base_dir.empty()) return file.lexically_normal().string();
   return (fs::path(manifest.base_dir) / file).lexically_normal().string();
+}
+
+ManifestImages images_of_split(const Manifest& manifest, const std::string& split, const std::string& manifest_csv) {
+  ManifestImages images;
+  for (const auto& row : manifest.rows) {
+    if (!split.empty() && row.split != split) continue;
+    const std::string path = resolved_path(manifest, row);
+    if (images.file_of_path.emplace(path, row.file).second) images.paths.push_back(path);
+  }
+  FACEAGE_CHECK(!images.paths.empty(), ErrorCode::kInvalidArgument,
+                manifest_csv << ": no rows" << (split.empty() ? "" : " in split '" + split + "'"));
+  return images;
 }
 
 Manifest read_manifest(const std::string& path) {

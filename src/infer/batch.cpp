@@ -237,24 +237,16 @@ std::string format_summary(const PredictRunSummary& summary) {
 
 std::vector<std::string> predict_manifest(PredictorOptions predictor_options, const Context& context,
                                           const ManifestRunOptions& options) {
-  const data::Manifest manifest = data::read_manifest(options.manifest_csv);
-  std::vector<std::string> paths;
-  std::map<std::string, std::string> file_of_path;
-  for (const auto& row : manifest.rows) {
-    if (!options.split.empty() && row.split != options.split) continue;
-    const std::string path = data::resolved_path(manifest, row);
-    if (file_of_path.emplace(path, row.file).second) paths.push_back(path);
-  }
-  FACEAGE_CHECK(!paths.empty(), ErrorCode::kInvalidArgument,
-                options.manifest_csv + ": no rows" + (options.split.empty() ? std::string() : " in split '" + options.split + "'"));
+  const data::ManifestImages images =
+      data::images_of_split(data::read_manifest(options.manifest_csv), options.split, options.manifest_csv);
   predictor_options.all_faces = false;
   Predictor predictor(predictor_options, context);
   std::string text = data::csv_line(prediction_csv_header());
-  ProgressBar progress({"eval", static_cast<std::int64_t>(paths.size()), options.progress, "img"});
+  ProgressBar progress({"eval", static_cast<std::int64_t>(images.paths.size()), options.progress, "img"});
   std::int64_t done = 0;
-  predictor.predict_files(paths, [&](ImagePrediction&& prediction) {
+  predictor.predict_files(images.paths, [&](ImagePrediction&& prediction) {
     for (auto row : to_csv_rows(prediction)) {
-      row[0] = file_of_path.at(prediction.source);
+      row[0] = images.file_of_path.at(prediction.source);
       text += data::csv_line(row);
     }
     progress.update(++done);

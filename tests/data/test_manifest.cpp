@@ -149,5 +149,25 @@ TEST(Manifest, LabelParsers) {
   EXPECT_FALSE(parse_race("5", v));
 }
 
+TEST(Manifest, ImagesOfSplitAreDistinctInManifestOrderWithTheirWrittenNames) {
+  Manifest m;
+  m.base_dir = "/data";
+  m.rows = {{"b.jpg", "", 30, "", -1, "", "val"},  {"a.jpg", "", 20, "", -1, "", "train"},
+            {"./b.jpg", "", 30, "", -1, "", "val"}, {"c.jpg", "", 40, "", -1, "", "val"},
+            {"/abs/d.jpg", "", 5, "", -1, "", ""}};
+  const auto val = images_of_split(m, "val", "m.csv");
+  EXPECT_EQ(val.paths, (std::vector<std::string>{"/data/b.jpg", "/data/c.jpg"}));  // ./b.jpg is b.jpg again
+  EXPECT_EQ(val.file_of_path.at("/data/b.jpg"), "b.jpg");                          // the first row's name
+  EXPECT_EQ(val.file_of_path.at("/data/c.jpg"), "c.jpg");
+  EXPECT_EQ(images_of_split(m, "", "m.csv").paths.size(), 4u);
+  try {
+    images_of_split(m, "test", "m.csv");
+    FAIL() << "an empty selection was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("m.csv: no rows in split 'test'"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace faceage::data

@@ -64,7 +64,9 @@ void expect_same_answers(const std::vector<CropAnswer>& a, const std::vector<Cro
     EXPECT_NEAR(a[i].age_low, b[i].age_low, 1e-6);
     EXPECT_NEAR(a[i].age_high, b[i].age_high, 1e-6);
     ASSERT_EQ(a[i].female_prob.has_value(), b[i].female_prob.has_value());
-    if (a[i].female_prob) EXPECT_NEAR(*a[i].female_prob, *b[i].female_prob, 1e-6);
+    if (a[i].female_prob) {
+      EXPECT_NEAR(*a[i].female_prob, *b[i].female_prob, 1e-6);
+    }
   }
 }
 
@@ -181,7 +183,9 @@ TEST(Predictor, FacesComeLargestFirst) {
   ASSERT_GE(prediction.faces.size(), 2u);
   for (std::size_t i = 0; i < prediction.faces.size(); ++i) {
     EXPECT_EQ(prediction.faces[i].face, static_cast<int>(i));
-    if (i > 0) EXPECT_GE(prediction.faces[i - 1].box.area(), prediction.faces[i].box.area());
+    if (i > 0) {
+      EXPECT_GE(prediction.faces[i - 1].box.area(), prediction.faces[i].box.area());
+    }
   }
 }
 

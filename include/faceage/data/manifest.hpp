@@ -7,6 +7,7 @@
 //  - subject: identity label (splits keep a subject's images together); optional
 //  - split:   train / val / test; optional
 // Other columns are ignored on input.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,15 @@ bool parse_race(const std::string& text, int& race);              // "" -> -1; 0
 
 // The resolved path of a row of `manifest` (path when set, else base_dir/file).
 std::string resolved_path(const Manifest& manifest, const ManifestRow& row);
+
+// The distinct images a run over a manifest reads: the resolved paths of the rows of `split`
+// (every row when empty), in manifest order, and each one's `file` as written, which is the name
+// its prediction record carries so scoring matches rows exactly. kInvalidArgument naming
+// `manifest_csv` and the split when no row is selected.
+struct ManifestImages {
+  std::vector<std::string> paths;
+  std::map<std::string, std::string> file_of_path;
+};
+ManifestImages images_of_split(const Manifest& manifest, const std::string& split, const std::string& manifest_csv);
 
 }  // namespace faceage::data
