@@ -22,22 +22,27 @@ fa=$runs/bin/faceage
 
 declare -A config=(
   [resnet18-onecycle-scratch]=configs/train/resnet18.yaml
-  [resnet18-cyclic-scratch]=configs/train/resnet18_cyclic.yaml
+  # One full triangle in the run, as the config's 520-step half-cycle is for its 4-epoch-per-cycle
+  # full-data runs: 3 epochs of ceil(LIMIT/64) steps, half of them up.
+  [resnet18-cyclic-scratch]="configs/train/resnet18_cyclic.yaml --set schedule.step_size_up=STEPS_HALF --set schedule.step_size_down=STEPS_HALF"
   [resnet18-plateau-scratch]=configs/train/resnet18_plateau.yaml
   [resnet18-onecycle-distill]=configs/train/resnet18_distill.yaml
   [effb0-160-timm]=configs/train/efficientnet_b0_timm.yaml
 )
 recipes=${RECIPES:-resnet18-onecycle-scratch resnet18-onecycle-distill effb0-160-timm}
 
-one() {  # $1 = recipe name, $2 = config
-  local out=$runs/$1
+one() {  # $1 = recipe name, $2 = config, then extra arguments of faceage train
+  local out=$runs/$1 config=$2
+  shift 2
   [ -f "$out.done" ] && return 0
-  "$fa" --threads 1 train --config "$2" --run-dir "$out" --no-profile \
-    --set train.epochs="$epochs" --set data.limit_train="$limit" --set data.workers=1 \
+  "$fa" --threads 1 train --config "$config" --run-dir "$out" --no-profile \
+    --set train.epochs="$epochs" --set data.limit_train="$limit" --set data.workers=1 "$@" \
     > "$out.log" 2>&1 && touch "$out.done"
 }
 export -f one; export fa runs epochs limit
-for r in $recipes; do echo "$r ${config[$r]}"; done | xargs -P "$parallel" -L 1 bash -c 'one "$0" "$1"'
+steps_half=$(( (epochs * ((limit + 63) / 64) + 1) / 2 ))
+for r in $recipes; do echo "$r ${config[$r]//STEPS_HALF/$steps_half}"; done |
+  xargs -P "$parallel" -L 1 bash -c 'one "$@"' one
 for r in $recipes; do
   [ -f "$runs/$r/metrics.jsonl" ] || continue
   echo "== $r"; cat "$runs/$r/metrics.jsonl"
