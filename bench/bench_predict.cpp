@@ -1,5 +1,6 @@
-// End-to-end latency of one face photo through the Predictor on ONE thread: decode -> dlib-hog
-// detection -> 68-point landmarks -> alignment -> model (with and without flip averaging; the mirror
+// End-to-end latency of one face photo through the Predictor on ONE thread: decode -> the bundle's
+// face pipeline (YuNet detection and landmarks for the shipped default; dlib-hog + 68 landmarks for
+// older bundles) -> alignment -> model (with and without flip averaging; the mirror
 // in the same model call as the face, or, at batch 1, in a second call), with the
 // backbone in float32 (bf16=0) and bfloat16 (bf16=1; slower than float32 without native bf16).
 // The model is $FACEAGE_BENCH_MODEL, else the shipped models/default.fab.

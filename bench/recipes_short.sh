@@ -43,7 +43,8 @@ export -f one; export fa runs epochs limit
 steps_half=$(( (epochs * ((limit + 63) / 64) + 1) / 2 ))
 for r in $recipes; do echo "$r ${config[$r]//STEPS_HALF/$steps_half}"; done |
   xargs -P "$parallel" -L 1 bash -c 'one "$@"' one
-for r in $recipes; do
+# Every recipe that has run in RUNS_DIR, not only this call's RECIPES (a subset rerun keeps the rest).
+for r in "${!config[@]}"; do
   [ -f "$runs/$r/metrics.jsonl" ] || continue
   echo "== $r"; cat "$runs/$r/metrics.jsonl"
 done > "$runs/summary.txt"
