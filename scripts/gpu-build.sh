@@ -3,6 +3,7 @@
 #
 #   scripts/gpu-build.sh fetch   # HERE, on Debian 12 with scripts/apt-packages.txt installed
 #   scripts/gpu-build.sh build   # THERE, with `carry: [".gpu-deps"]`; logs to $OUT if set
+#   scripts/gpu-build.sh compile # THERE: only configure and build the faceage program (no tests)
 #
 # The device machine has python3 + torch, nvcc, cmake, ninja and (we expect) g++, but no Debian
 # -dev packages and no registry, so `fetch` packs everything else faceage links into .gpu-deps/:
@@ -168,6 +169,7 @@ build() {
   # The torch-using targets only (a full build costs device minutes); ctest needs every test
   # executable built, so the tests run directly.
   cmake --build build-gpu -j"$(nproc)" --target ${FACEAGE_GPU_TARGETS:-faceage test_models test_train test_infer}
+  [[ ${1:-} == compile ]] && return
   export LD_LIBRARY_PATH=$libs   # for the transitive Debian libraries (RUNPATH covers direct ones)
   # The wheel's libtorch.so exports its own std::filesystem symbols; binding to its remove_all jumped
   # to address 0 (measured on the H200 machine: every test that removes a temp dir crashed). Loading
@@ -239,5 +241,6 @@ case ${1:-} in
   debug) FACEAGE_GPU_TARGETS="test_models test_infer" build debug ;;
   fetch) fetch ;;
   build) build ;;
-  *) echo "usage: $0 fetch|build" >&2; exit 2 ;;
+  compile) FACEAGE_GPU_TARGETS=faceage build compile ;;
+  *) echo "usage: $0 fetch|build|compile" >&2; exit 2 ;;
 esac

@@ -28,6 +28,7 @@
 #include "faceage/models/tensor_io.hpp"
 #include "faceage/models/weights_import.hpp"
 #include "faceage/train/crop_cache.hpp"
+#include "faceage/train/crop_export.hpp"
 #include "faceage/train/distill.hpp"
 #include "faceage/train/early_stopping.hpp"
 #include "faceage/train/ema.hpp"
@@ -84,6 +85,8 @@ data:
   cache_dir: ""          # aligned-crop cache; default ~/.cache/faceage/crops
   workers: 2             # loader threads
   licence: ""            # the training data's terms, recorded in every bundle (metadata.licence)
+  crops_of: ""           # face_pipeline.json of a `faceage data crops` export: the manifests hold its crops;
+                         # they are read as they are and bundles record the pipeline that made them
 face:
   detector: yunet        # yunet (shipped, models/face), dlib-hog or none (inputs are face crops)
   crop_size: 200
@@ -485,6 +488,12 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   models::ModelOptions model_options = read_model_options(config);
   const models::PreprocessSpec preprocess = read_preprocess(config);
   face::FacePipelineOptions face_options = face::face_pipeline_from_json(config.sub("face").to_json());
+  nlohmann::json recorded_face_pipeline = face::to_json(face_options);
+  if (const auto crops_of = expand_home(config.get<std::string>("data.crops_of")); !crops_of.empty()) {
+    ExportedCrops exported = read_exported_crops(crops_of);
+    face_options = exported.read_options;
+    recorded_face_pipeline = std::move(exported.recorded_pipeline);
+  }
   const auto augment_options = augment::from_config(config.sub("augment"));
   LossOptions loss_options = LossOptions::from_config(config.sub("loss"));
   loss_options.with_model(model_options);
@@ -667,14 +676,14 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   // A model inherits its training data's terms, and those of the landmark model that aligned its crops.
   std::string bundle_licence_note = config.get_or<std::string>("data.licence", "");
   if (bundle_licence_note.empty()) bundle_licence_note = "training data licence not stated (set data.licence)";
-  if (face_options.detector == "dlib-hog") {
+  if (recorded_face_pipeline.value("detector", "") == "dlib-hog") {
     bundle_licence_note += "; crops aligned with dlib's 68-point landmark model (iBUG 300-W: non-commercial use only)";
   }
   auto make_bundle = [&](const ValResult& val) {
     models::Bundle bundle;
     bundle.model_options = model_options;
     bundle.preprocess = preprocess;
-    bundle.face_pipeline = face::to_json(face_options);
+    bundle.face_pipeline = recorded_face_pipeline;
     bundle.labels.interval_coverage = settings.interval_coverage;
     bundle.labels.interval_scale = val.interval_scale;
     bundle.labels.interval_halfwidth = val.interval_halfwidth;

@@ -1,5 +1,5 @@
-// `faceage data ingest|split|degrade`: thin shells over faceage::data::ingest_dataset /
-// write_splits and faceage::augment::degrade_manifest.
+// `faceage data ingest|split|degrade|crops`: thin shells over faceage::data::ingest_dataset /
+// write_splits, faceage::augment::degrade_manifest and faceage::train::export_crops.
 #include <iostream>
 
 #include "commands/commands.hpp"
@@ -8,6 +8,10 @@
 #include "faceage/data/adapters.hpp"
 #include "faceage/data/ingest.hpp"
 #include "faceage/data/split.hpp"
+#include "faceage/infer/predictor.hpp"
+#include "faceage/models/bundle.hpp"
+#include "faceage/train/crop_export.hpp"
+#include "faceage/train/run_config.hpp"
 
 namespace faceage::cli {
 
@@ -96,14 +100,46 @@ void add_degrade(CLI::App& data, CliState& state) {
   });
 }
 
+void add_crops(CLI::App& data, CliState& state) {
+  struct Flags {
+    train::ExportCropsOptions options;
+    std::string model;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = data.add_subcommand("crops", "write a manifest's aligned face crops as small images (training elsewhere)");
+  cmd->add_option("manifest", flags->options.manifest, "manifest CSV whose faces to write")->required();
+  cmd->add_option("--out", flags->options.out_dir, "folder for images/, manifest.csv, face_pipeline.json")->required();
+  cmd->add_option("--model", flags->model, "the face pipeline of this model file (default: the default model)");
+  cmd->add_option("--cache-dir", flags->options.cache_dir, "aligned-crop cache")->default_str(train::kDefaultCropCacheDir);
+  cmd->add_option("--size", flags->options.size, "side of the written crops (0: the pipeline's crop size)")
+      ->capture_default_str();
+  cmd->add_option("--format", flags->options.format, "jpg, webp or png")->capture_default_str();
+  cmd->add_option("--quality", flags->options.quality, "jpg/webp quality")->capture_default_str();
+  cmd->callback([flags, &state] {
+    train::ExportCropsOptions options = flags->options;
+    const std::string model = flags->model.empty() ? infer::default_model_path() : flags->model;
+    nlohmann::json info = models::read_bundle_info(model);
+    if (info.contains("members")) info = info["members"].at(0).value("info", nlohmann::json::object());
+    options.face = face::face_pipeline_from_json(info.value("face_pipeline", nlohmann::json::object()));
+    options.cache_dir = train::expand_home(options.cache_dir.empty() ? train::kDefaultCropCacheDir : options.cache_dir);
+    options.progress = state.quiet ? 0 : -1;
+    const train::ExportCropsReport r = train::export_crops(options, state.make_context());
+    std::cout << "wrote " << r.written << " of " << r.rows << " faces (" << (r.bytes >> 10) << " KiB) to "
+              << r.manifest_path << " in " << r.seconds << " s\npipeline: " << r.pipeline_path << "\n";
+    if (r.failed > 0) std::cout << r.failed << " without a face or unreadable, listed in " << r.failures_path << "\n";
+    state.exit_code = r.failed > 0 ? kExitPartialFailure : 0;
+  });
+}
+
 }  // namespace
 
 void add_data_command(CLI::App& app, CliState& state) {
-  auto* data = app.add_subcommand("data", "dataset ingestion, splits and degraded copies");
+  auto* data = app.add_subcommand("data", "dataset ingestion, splits, degraded copies and face-crop exports");
   data->require_subcommand(1);
   add_ingest(*data, state);
   add_split(*data, state);
   add_degrade(*data, state);
+  add_crops(*data, state);
 }
 
 }  // namespace faceage::cli
