@@ -49,13 +49,17 @@ assert pipeline["crop_size"] == 40 and pipeline["face_pipeline"]["crop_size"] ==
 assert pipeline["face_pipeline"]["detector"] == "none", pipeline
 PY
 
-# Trained on the export: read at 40 px, the bundle records the 56-px pipeline that made the crops.
+# Trained on the export: read at 40 px, the bundle records the 56-px pipeline that made the crops
+# and carries no reference profile.
 "$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$work/from-crops" \
     --set data.train="$work/crops/manifest.csv" --set data.crops_of="$work/crops/face_pipeline.json" > /dev/null
 "$bin" models info "$work/from-crops/best.fab" | /usr/bin/python3 -c '
 import json, sys
-face = json.load(sys.stdin)["face_pipeline"]
-assert face["crop_size"] == 56 and face["detector"] == "none", face'
+info = json.load(sys.stdin)
+face = info["face_pipeline"]
+assert face["crop_size"] == 56 and face["detector"] == "none", face
+# No drift reference from crops the recorded pipeline would re-detect (made on photos instead).
+assert "reference_profile" not in info["metadata"], info["metadata"].keys()'
 grep -rqs '"crop_size": 40' "$work"/cache/*/settings.json || { echo "the export was not read at its own size"; exit 1; }
 "$bin" -q predict --model "$work/from-crops/best.fab" --format csv "$work/val/images/face_0000.png" | grep -q face_0000 \
   || { echo "predict with the crop-trained bundle failed"; exit 1; }

@@ -69,7 +69,14 @@ int run_train(const TrainArgs& args, const CliState& state) {
   if (context.logger) context.logger->info("run directory: {}", run_dir);
   auto summary = train::train(config, run_dir, context, hooks);
   if (!hooks.distributed.is_main()) return 0;
-  if (!args.no_profile) {
+  if (!args.no_profile && !config.get_or<std::string>("data.crops_of", "").empty()) {
+    // Its val manifest holds exported crops, which the bundle's own pipeline would re-detect: the
+    // profile would describe answers no photo gets.
+    if (context.logger) {
+      context.logger->info("no reference profile in best.fab (trained on a crop export): make it on photos with "
+                           "`faceage monitor profile --model BUNDLE --data MANIFEST --embed`");
+    }
+  } else if (!args.no_profile) {
     // The drift reference a server uses for this model (docs/monitoring.md): its answers on val.
     const auto profile = lifecycle::embed_validation_profile(summary.best_bundle, context);
     if (context.logger) context.logger->info("reference profile in best.fab: {}", profile.source);

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# Issue 17's training runs on a lent GPU machine, which sees only what travels with a call (64 MiB:
-# the working tree, .gpu-deps and the crops) and holds ~15 minutes of device time in all.
-# The photos stay here; their aligned crops travel as a `faceage data crops` export (128-px WebP,
-# ~1.8 KB a face), split over two calls because the export and the build's libraries do not fit one.
+# Issue 17's comparison runs: four recipes on UTKFace train + APPA-REAL train (YuNet crops), scored on
+# UTKFace val. Here on the CPU one after another (`local`), or on a lent GPU machine, which sees only
+# what travels with a call (64 MiB: the working tree, .gpu-deps and the crops) and holds ~15 minutes
+# of device time in all. For the GPU the photos stay here; their aligned crops travel as a
+# `faceage data crops` export (128-px WebP, ~1.8 KB a face), split over two calls because the
+# export and the build's libraries do not fit one.
 #
-#   bench/gpu_real_photo.sh pack            HERE: .carry/g17a (val crops, dlib weights, the first PART_A
+#   bench/real_photo_recipes.sh local [RECIPE...]  HERE: each recipe for EPOCHS (8) epochs on 2 threads,
+#                                           in ~/faceage-runs/real17/<recipe> (resumable, skips done runs)
+#   bench/real_photo_recipes.sh pack        HERE: .carry/g17a (val crops, dlib weights, the first PART_A
 #                                           train crops) and .carry/g17b (the rest, ImageNet MobileNetV2)
-#   bench/gpu_real_photo.sh build           THERE, call 1, carry .gpu-deps .carry/g17a: build the program,
+#   bench/real_photo_recipes.sh build       THERE, call 1, carry .gpu-deps .carry/g17a: build the program,
 #                                           unpack part A, then a 1-epoch probe of every recipe at once on
 #                                           part A (smoke test + img/s, which sets each run's epochs)
-#   bench/gpu_real_photo.sh train           THERE, call 2 (within the machine's 30 s warm window), carry
+#   bench/real_photo_recipes.sh train       THERE, call 2 (within the machine's 30 s warm window), carry
 #                                           .carry/g17b: every recipe at once, on all crops, sized to end
 #                                           by TRAIN_BUDGET_S; bundles and metrics to $OUT
+#   (models/default.fab must be moved aside for both calls: the tree, .gpu-deps and a part fill 64 MiB)
 #
-# The recipes (each --set over its config; runs share the GPU and 16 cores, 4 loader threads each):
+# The recipes (each --set over its config):
 #   dlib128_robust  configs/train/dlib_resnet_real_photo.yaml           face-pretrained, real_photo aug
 #   dlib128_light   the same with augment.preset=light                  (± robust augmentation)
 #   mbv2_128_robust configs/train/robust_mobilenet_v2.yaml at 128 px    ImageNet, real_photo aug
 #   mbv2_112_robust the same at 112 px                                  (input size)
-# Here afterwards: `faceage eval` of each bundle on UTKFace val (clean, `data degrade --seed 7`) and
-# APPA-REAL val through the recorded YuNet pipeline (bench/gpu_real_photo_eval.sh).
+# Then `faceage eval` of each bundle on UTKFace val (clean, `data degrade --seed 7`) and APPA-REAL
+# val through the recorded YuNet pipeline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G=/tmp/g17                 # the device's working folder (kept between calls on a warm machine)
@@ -28,13 +33,14 @@ DEVICE=${DEVICE:-cuda}      # cpu: a dry run of the whole script here (with SKIP
 LICENCE="UTKFace and APPA-REAL: non-commercial research use only"
 RECIPES=(dlib128_robust dlib128_light mbv2_128_robust mbv2_112_robust)
 
+WEIGHTS=${WEIGHTS:-$G/weights}
 recipe_args() {  # recipe -> config and --set arguments
-  local w=$G/weights
+  local w=$WEIGHTS mix="--set face.detector=yunet --set data.train=$HOME/faceage-runs/mix/train.csv"
   case $1 in
     dlib128_robust) echo "-c configs/train/dlib_resnet_real_photo.yaml --set model.pretrained=$w/face_recognition_model-weights_manifest.json" ;;
     dlib128_light) echo "$(recipe_args dlib128_robust) --set augment.preset=light --set name=utk-appa-dlib-128-light" ;;
-    mbv2_128_robust) echo "-c configs/train/robust_mobilenet_v2.yaml --set model.pretrained=$w/mobilenet_v2_imagenet.pt --set preprocess.input_size=128 --set name=utk-appa-mbv2-128-real-photo" ;;
-    mbv2_112_robust) echo "-c configs/train/robust_mobilenet_v2.yaml --set model.pretrained=$w/mobilenet_v2_imagenet.pt --set name=utk-appa-mbv2-112-real-photo" ;;
+    mbv2_128_robust) echo "-c configs/train/robust_mobilenet_v2.yaml $mix --set model.pretrained=$w/mobilenet_v2_imagenet.pt --set preprocess.input_size=128 --set name=utk-appa-mbv2-128-real-photo" ;;
+    mbv2_112_robust) echo "-c configs/train/robust_mobilenet_v2.yaml $mix --set model.pretrained=$w/mobilenet_v2_imagenet.pt --set name=utk-appa-mbv2-112-real-photo" ;;
   esac
 }
 
@@ -124,7 +130,7 @@ m = [json.loads(l) for l in open('$G/probe-$name/metrics.jsonl')][-1]
 print(max(2, min(30, int(0.85 * $TRAIN_BUDGET_S * m['img_per_s'] / $rows))))")
     echo "$name: $epochs epochs"
     # A run past the budget is stopped (SIGINT: it ends its step; best.fab is the best finished epoch).
-    timeout -s INT -k 20 $((TRAIN_BUDGET_S + 45)) bash -c "$(declare -f run_recipe recipe_args); G=$G DEVICE=$DEVICE LICENCE='$LICENCE'
+    timeout -s INT -k 20 $((TRAIN_BUDGET_S + 45)) bash -c "$(declare -f run_recipe recipe_args); G=$G DEVICE=$DEVICE WEIGHTS=$WEIGHTS LICENCE='$LICENCE'
       run_recipe $name $G/run-$name $epochs $G/mix/manifest.csv $G/val/manifest.csv" &
     pids[$name]=$!
   done
@@ -144,9 +150,23 @@ for l in sys.stdin:
   ls -l "$out"
 }
 
+local_runs() {  # one recipe at a time on this machine's photos (the crops of the shared YuNet cache)
+  local runs=$HOME/faceage-runs/real17 name
+  mkdir -p "$runs"; cp build/faceage "$runs/faceage" 2>/dev/null || true   # a rebuild mid-queue changes nothing
+  export FACEAGE_YUNET_MODEL=$PWD/models/face
+  for name in "${@:-${RECIPES[@]}}"; do
+    [[ -f $runs/$name.done ]] && continue
+    # shellcheck disable=SC2046
+    "$runs/faceage" --threads 2 train $(WEIGHTS=../shared/weights recipe_args "$name") --run-dir "$runs/$name" \
+      --set train.epochs="${EPOCHS:-8}" --set data.workers=2 --set "data.licence=\"$LICENCE\"" > "$runs/$name.log" 2>&1 &&
+      touch "$runs/$name.done"
+  done
+}
+
 case ${1:-} in
+  local) shift; local_runs "$@" ;;
   pack) pack ;;
   build) build ;;
   train) train ;;
-  *) echo "usage: $0 pack|build|train" >&2; exit 2 ;;
+  *) echo "usage: $0 local [RECIPE...]|pack|build|train" >&2; exit 2 ;;
 esac
