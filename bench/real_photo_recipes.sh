@@ -8,6 +8,11 @@
 #
 #   bench/real_photo_recipes.sh local [RECIPE...]  HERE: each recipe for EPOCHS (8) epochs on 2 threads,
 #                                           in ~/faceage-runs/real17/<recipe> (resumable, skips done runs)
+#   bench/real_photo_recipes.sh eval [RECIPE|BUNDLE...]  HERE: `faceage eval` of each run's best.fab (or a
+#                                           bundle path) on UTKFace val clean, degraded and APPA-REAL val;
+#                                           one row each in ~/faceage-runs/real17/eval/summary.md: clean MAE,
+#                                           gender, degraded MAE (n), gap, worst band |bias| on degraded, worst
+#                                           band shift (degraded - clean bias), APPA MAE (n), APPA bias, shifts
 #   bench/real_photo_recipes.sh pack        HERE: .carry/g17a (val crops, dlib weights, the first PART_A
 #                                           train crops) and .carry/g17b (the rest, ImageNet MobileNetV2)
 #   bench/real_photo_recipes.sh build       THERE, call 1, carry .gpu-deps .carry/g17a: build the program,
@@ -163,10 +168,43 @@ local_runs() {  # one recipe at a time on this machine's photos (the crops of th
   done
 }
 
+eval_runs() {  # scores of every named run (default: all finished) on the three validation sets
+  local runs=$HOME/faceage-runs/real17 target name bundle
+  local -A sets=([clean]=$HOME/faceage-runs/utk/splits/val.csv [degraded]=$HOME/faceage-runs/utk-val-degraded/manifest.csv
+                 [appa]=$HOME/faceage-runs/appa/val.csv)
+  export FACEAGE_YUNET_MODEL=$PWD/models/face
+  mkdir -p "$runs/eval"
+  for target in "${@:-${RECIPES[@]}}"; do
+    if [[ -f $target ]]; then bundle=$target; name=$(basename "$target" .fab); else bundle=$runs/$target/best.fab; name=$target; fi
+    [[ -f $bundle ]] || { echo "$name: no bundle yet" >&2; continue; }
+    for set in clean degraded appa; do
+      [[ -s $runs/eval/$name-$set/metrics.json && $runs/eval/$name-$set/metrics.json -nt $bundle ]] && continue
+      build/faceage --threads "${EVAL_THREADS:-2}" -q eval --model "$bundle" --data "${sets[$set]}" \
+        --report "$runs/eval/$name-$set" > "$runs/eval/$name-$set.txt"
+    done
+    /usr/bin/python3 - "$runs" "$name" <<'PY' | tee -a "$runs/eval/summary.md"
+import json, sys
+runs, name = sys.argv[1:]
+m = {s: json.load(open(f"{runs}/eval/{name}-{s}/metrics.json")) for s in ("clean", "degraded", "appa")}
+clean = {x["name"]: x for x in m["clean"]["by_band"]}
+big = [x for x in m["degraded"]["by_band"] if x["count"] >= 50]   # bands with >= 50 images
+worst_bias = max(abs(x["bias"]) for x in big)
+# What the degradation itself does to each band: degraded bias minus clean bias.
+shift = {x["name"]: x["bias"] - clean[x["name"]]["bias"] for x in big}
+age = {s: m[s]["age"] for s in m}
+print(f"| {name} | {age['clean']['mae']:.2f} | {m['clean']['gender']['accuracy']:.1%} | {age['degraded']['mae']:.2f} "
+      f"({age['degraded']['count']}) | {age['degraded']['mae'] - age['clean']['mae']:+.2f} | {worst_bias:.1f} | "
+      f"{max(abs(v) for v in shift.values()):.1f} | {age['appa']['mae']:.2f} ({age['appa']['count']}) | {age['appa']['bias']:+.2f} | "
+      + " ".join(f"{k}:{v:+.1f}" for k, v in shift.items()) + " |")
+PY
+  done
+}
+
 case ${1:-} in
   local) shift; local_runs "$@" ;;
+  eval) shift; eval_runs "$@" ;;
   pack) pack ;;
   build) build ;;
   train) train ;;
-  *) echo "usage: $0 local [RECIPE...]|pack|build|train" >&2; exit 2 ;;
+  *) echo "usage: $0 local [RECIPE...]|eval [RECIPE|BUNDLE...]|pack|build|train" >&2; exit 2 ;;
 esac
