@@ -86,7 +86,12 @@ void configure_runtime(const faceage::Context& ctx) {
       // Already started by someone else: keep its setting.
     }
   });
-  cv::setNumThreads(threads);
+  // OpenCV runs single-threaded: faceage parallelises its OpenCV work itself (face pipelines of
+  // predict, eval and serve; the training loader's workers), and OpenCV's own pool on top of that
+  // only adds hand-offs. Measured (2026-12-06, 2-core AVX-512 VM, YuNet 160x120 on a 200x200
+  // face): 1.35 ms a call on one thread against 2.54 ms and 2.5x the CPU time on two, 2.9 against
+  // 1.8 ms of CPU a call with two callers at once (docs/decisions/inference-threads.md).
+  cv::setNumThreads(1);
   torch::manual_seed(ctx.seed);
 }
 

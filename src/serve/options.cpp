@@ -11,7 +11,7 @@ namespace faceage::serve {
 namespace {
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = {
-      "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "max_batch_size", "max_wait_ms",
+      "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "model_threads", "max_batch_size", "max_wait_ms",
       "max_body_mb", "max_pixels", "max_images_per_request", "read_timeout_s", "write_timeout_s",
       "keep_alive_timeout_s", "auth_token", "auth_token_env", "access_log", "all_faces", "flip_average", "precision",
       "detector", "annotate_quality", "minor_gate", "coverage", "unreliable_below", "refuse_unreliable", "registry",
@@ -46,6 +46,7 @@ ServeOptions serve_options_from_config(const Config& config) {
   o.port = config.get_or<int>("port", o.port);
   o.threads = config.get_or<int>("threads", o.threads);
   o.face_workers = config.get_or<int>("face_workers", o.face_workers);
+  o.model_threads = config.get_or<int>("model_threads", o.model_threads);
   o.max_batch_size = config.get_or<int>("max_batch_size", o.max_batch_size);
   o.max_wait_ms = config.get_or<double>("max_wait_ms", o.max_wait_ms);
   o.max_body_mb = config.get_or<double>("max_body_mb", o.max_body_mb);
@@ -89,6 +90,8 @@ void validate(const ServeOptions& o) {
   check(o.port >= 0 && o.port <= 65535, "port", "in [0, 65535]", std::to_string(o.port));
   check(o.threads >= 1 && o.threads <= 1024, "threads", "in [1, 1024]", std::to_string(o.threads));
   check(o.face_workers >= 0 && o.face_workers <= 1024, "face_workers", "in [0, 1024]", std::to_string(o.face_workers));
+  check(o.model_threads >= 1 && o.model_threads <= 1024, "model_threads", "in [1, 1024]",
+        std::to_string(o.model_threads));
   check(o.max_batch_size >= 1 && o.max_batch_size <= 1024, "max_batch_size", "in [1, 1024]",
         std::to_string(o.max_batch_size));
   check(o.max_wait_ms >= 0 && o.max_wait_ms <= 10'000, "max_wait_ms", "in [0, 10000]", std::to_string(o.max_wait_ms));

@@ -222,10 +222,12 @@ TrainSettings read_settings(const Config& config) {
 }
 
 // Fine-tuning a trained model (new data, a new face pipeline, other augmentation) starts from all of
-// its weights, heads included; the bundle must be the same network as the config describes, or the
-// copied weights would mean something else.
-void warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& options,
-                const models::PreprocessSpec& preprocess, const std::string& path, int member) {
+// its weights, heads included; the bundle must be the same network with the same input scaling as
+// the config describes, or the copied weights would mean something else. The input size may change
+// (every registered backbone pools globally, so its weights fit any size; fine-tuning at a new
+// resolution is how a model moves to it). Returns the size the bundle was trained at.
+int warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& options,
+               const models::PreprocessSpec& preprocess, const std::string& path, int member) {
   auto file = models::load_model_file(path);
   FACEAGE_CHECK(member >= 0 && member < static_cast<int>(file.members.size()), ErrorCode::kConfig,
                 "model.init_from_member " << member << " is not a member of " << path << " (" << file.members.size()
@@ -234,9 +236,11 @@ void warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& o
   FACEAGE_CHECK(models::to_json(source.model_options) == models::to_json(options), ErrorCode::kConfig,
                 "model.init_from " << path << " is a different network: " << models::to_json(source.model_options).dump()
                               << " vs the config's " << models::to_json(options).dump());
-  FACEAGE_CHECK(source.preprocess.input_size == preprocess.input_size, ErrorCode::kConfig,
-                "model.init_from " << path << " was trained at " << source.preprocess.input_size
-                              << " px, the config says " << preprocess.input_size);
+  FACEAGE_CHECK(source.preprocess.mean == preprocess.mean && source.preprocess.std == preprocess.std,
+                ErrorCode::kConfig,
+                "model.init_from " << path << " scales its input as " << models::to_json(source.preprocess).dump()
+                                   << ", the config as " << models::to_json(preprocess).dump()
+                                   << ": preprocess.mean and preprocess.std must be the bundle's");
   torch::NoGradGuard no_grad;
   auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
                   torch::OrderedDict<std::string, torch::Tensor> to) {
@@ -249,6 +253,7 @@ void warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& o
   };
   copy(source.model->named_parameters(), model.named_parameters());
   copy(source.model->named_buffers(), model.named_buffers());
+  return source.preprocess.input_size;
 }
 
 models::ModelOptions read_model_options(const Config& config) {
@@ -568,8 +573,14 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   }
   const std::string init = expand_home(config.get_or<std::string>("model.init_from", ""));
   if (!resuming && !init.empty()) {
-    warm_start(*model, model_options, preprocess, init, config.get_or<int>("model.init_from_member", 0));
-    if (logger) logger->info("warm start: every weight from {}", init);
+    const int trained_at =
+        warm_start(*model, model_options, preprocess, init, config.get_or<int>("model.init_from_member", 0));
+    if (logger) {
+      logger->info("warm start: every weight from {}{}", init,
+                   trained_at == preprocess.input_size
+                       ? std::string()
+                       : fmt::format(" (trained at {} px, fine-tuned here at {} px)", trained_at, preprocess.input_size));
+    }
   }
   model->to(device);
   use_channels_last(model);

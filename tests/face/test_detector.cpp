@@ -144,6 +144,41 @@ TEST(YunetDetector, GoldenAstronaut) {
   expect_near(f.landmarks[kLeftMouth], {240.4f, 142.2f}, "left mouth");
 }
 
+// The second pass runs where it pays: not for a portrait whose face is already ~56 px in the
+// 160x120 pass (its second pass would be a 320x240 one, ~6x the cost, for nothing measurable), but
+// for a small face in a large photo (~31 px in the 640x480 pass).
+TEST(YunetDetector, SecondPassOnlyWhereItPays) {
+  DetectorOptions refined;
+  refined.model_path = testing::shipped_yunet_dir();
+  DetectorOptions one_pass = refined;
+  one_pass.refine_face_size = 0;
+  auto with_refine = builtin_detectors().create("yunet", refined);
+  auto without = builtin_detectors().create("yunet", one_pass);
+  auto same_box = [](const FaceDetection& a, const FaceDetection& b) {
+    return a.box.x == b.box.x && a.box.y == b.box.y && a.box.width == b.box.width && a.box.height == b.box.height;
+  };
+
+  const cv::Mat astronaut = fixture_rgb("astronaut.png");
+  cv::Mat portrait;  // bench/load_test.sh's 200x200 face
+  cv::resize(astronaut(cv::Rect(96, 0, 256, 256)), portrait, cv::Size(200, 200), 0, 0, cv::INTER_AREA);
+  auto a = with_refine->detect(portrait);
+  auto b = without->detect(portrait);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_TRUE(same_box(a[0], b[0]));
+
+  cv::Mat photo;
+  cv::resize(fixture_rgb("no_face/rocket.jpg"), photo, cv::Size(1024, 768), 0, 0, cv::INTER_AREA);
+  cv::Mat small;
+  cv::resize(astronaut, small, cv::Size(256, 256), 0, 0, cv::INTER_AREA);  // its face ~50 px
+  small.copyTo(photo(cv::Rect(600, 300, 256, 256)));
+  a = with_refine->detect(photo);
+  b = without->detect(photo);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_FALSE(same_box(a[0], b[0])) << "the small face's second pass did not run";
+}
+
 TEST(YunetDetector, FindsNoFaceInARocket) {
   DetectorOptions options;
   options.model_path = testing::shipped_yunet_160x120();

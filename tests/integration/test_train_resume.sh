@@ -36,7 +36,8 @@ PY
 
 # Warm start (model.init_from): every weight comes from best.fab. With a learning rate of ~0, frozen
 # BatchNorm and no augmentation, one more epoch leaves the model as it was, so its validation MAE is
-# the best epoch's of run a; a bundle of another input size is refused as a config error (exit 3).
+# the best epoch's of run a. A bundle may be fine-tuned at another input size (its bundle records
+# the new one); one whose input scaling (preprocess.mean/std) differs is refused (exit 3).
 "$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$work/c" --set "model.init_from=$work/a/best.fab" \
   --set optimizer.lr=1e-12 --set train.epochs=1 --set train.batchnorm=freeze --set augment.preset=none > /dev/null
 /usr/bin/python3 - "$work/a/metrics.jsonl" "$work/c/metrics.jsonl" <<'PY'
@@ -46,9 +47,13 @@ warm = json.loads(open(sys.argv[2]).readline())["val_mae"]
 assert abs(best - warm) < 1e-3, f"warm start from best.fab gave val MAE {warm}, best.fab had {best}"
 print(f"warm start kept the model: val MAE {warm:.4f} (best.fab {best:.4f})")
 PY
+# tiny.yaml trains at 32 px; the warm start moves the model to 40.
+"$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$work/e" --set "model.init_from=$work/a/best.fab" \
+  --set preprocess.input_size=40 --set train.epochs=1 > /dev/null
+test -s "$work/e/best.fab" || { echo "a warm start at another input size wrote no best.fab"; exit 1; }
 set +e
 "$bin" --threads 1 -q train --config "$work/tiny.yaml" --run-dir "$work/d" --set "model.init_from=$work/a/best.fab" \
-  --set preprocess.input_size=40 > /dev/null 2>&1
+  --set 'preprocess.mean=[0.1, 0.2, 0.3]' > /dev/null 2>&1
 status=$?
 set -e
-[ "$status" = 3 ] || { echo "a warm start from a bundle of another input size: expected exit 3, got $status"; exit 1; }
+[ "$status" = 3 ] || { echo "a warm start from a bundle with other input scaling: expected exit 3, got $status"; exit 1; }

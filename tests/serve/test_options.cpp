@@ -20,6 +20,8 @@ TEST(ServeOptions, ShippedDefaultConfigMatchesTheBuiltInDefaults) {
   EXPECT_EQ(file.host, built_in.host);
   EXPECT_EQ(file.port, built_in.port);
   EXPECT_EQ(file.threads, built_in.threads);
+  EXPECT_EQ(file.face_workers, built_in.face_workers);
+  EXPECT_EQ(file.model_threads, built_in.model_threads);
   EXPECT_EQ(file.max_batch_size, built_in.max_batch_size);
   EXPECT_EQ(file.max_wait_ms, built_in.max_wait_ms);
   EXPECT_EQ(file.max_body_mb, built_in.max_body_mb);
@@ -49,9 +51,10 @@ TEST(ServeOptions, AnswerOptionsAreReadAndChecked) {
 
 TEST(ServeOptions, OverridesAndSageMakerDefaults) {
   Config config;
-  config.apply_overrides({"max_batch_size=4", "models=[a.fab, b.fab]", "sagemaker=true"});
+  config.apply_overrides({"max_batch_size=4", "models=[a.fab, b.fab]", "sagemaker=true", "model_threads=2"});
   auto o = serve_options_from_config(config);
   EXPECT_EQ(o.max_batch_size, 4);
+  EXPECT_EQ(o.model_threads, 2);
   EXPECT_EQ(o.model_paths, (std::vector<std::string>{"a.fab", "b.fab"}));
   EXPECT_EQ(o.host, "0.0.0.0");
   EXPECT_EQ(o.port, 8080);
@@ -63,6 +66,7 @@ TEST(ServeOptions, UnknownKeysAndBadValuesNameTheKey) {
   for (const auto& [assignment, key] : std::vector<std::pair<std::string, std::string>>{
            {"max_batchsize=4", "max_batchsize"}, {"max_batch_size=0", "max_batch_size"},
            {"port=70000", "port"}, {"max_body_mb=-1", "max_body_mb"}, {"threads=0", "threads"},
+           {"model_threads=0", "model_threads"},
            {"precision=half", "precision"}}) {
     Config config;
     config.apply_overrides({assignment});

@@ -3,6 +3,7 @@
 
 #include "commands/commands.hpp"
 #include "faceage/core/config.hpp"
+#include "faceage/models/tensor_io.hpp"
 #include "faceage/serve/options.hpp"
 #include "faceage/serve/server.hpp"
 
@@ -50,6 +51,9 @@ void add_serve_command(CLI::App& app, CliState& state) {
     serve::validate(options);
 
     auto context = state.make_context();
+    Context model_runtime = context;  // face_workers default to --threads; the model call gets its own count
+    model_runtime.threads = options.model_threads;
+    models::configure_runtime(model_runtime);
     serve::Server server(options, context);
     const int port = server.start();
     server.handle_signals();

@@ -21,7 +21,8 @@ torch::Tensor images_to_tensor(const std::vector<cv::Mat>& rgb_crops, const Prep
 torch::Device parse_device(const std::string& device);
 
 // Applies ctx to LibTorch and OpenCV: intra-op threads (LibTorch here starts with 1), inter-op
-// threads (settable once per process; later calls leave them), cv::setNumThreads and the seed.
+// threads (settable once per process; later calls leave them), the seed, and OpenCV on one thread
+// (faceage's own workers parallelise OpenCV work; see the definition).
 void configure_runtime(const faceage::Context& ctx);
 
 }  // namespace faceage::models
