@@ -29,9 +29,9 @@ constexpr double kMinRefineGain = 1.25;
 // A face at least this many pixels in the first pass's input is refined only where the second pass
 // costs no more than the first (an input no larger). Past ~48 px one pass's landmarks are within
 // ~1 px of a refined pass's (docs/face.md), and measured on the shipped model a refine that costs
-// more bought nothing: UTKFace val clean 4.532 either way, degraded 5.442 with it and 5.436
-// without, while a 200x200 portrait's 320x240 second pass cost 6x its first (serve: ~160 against
-// ~290 req/s).
+// more bought nothing (UTKFace val clean 4.532 either way; degraded 5.442 refining always, 5.426
+// under this rule; APPA-REAL val 5.998 / 5.990), while a 200x200 portrait's 320x240 second pass
+// cost 6x its first and halved the server's throughput.
 constexpr float kCostlyRefineBelow = 48.f;
 
 struct YunetInput {
