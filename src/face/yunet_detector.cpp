@@ -125,7 +125,7 @@ class YunetDetector final : public FaceDetector {
     std::vector<FaceDetection> faces = run(in, rgb);
     if (options_.refine_face_size > 0 && scale < 1.0) {
       for (FaceDetection& face : faces) {
-        if (std::max(face.box.width, face.box.height) * scale < options_.refine_face_size) refine(rgb, face, in, scale);
+        if (std::max(face.box.width, face.box.height) * scale < options_.refine_face_size) refine(rgb, face, in);
       }
     }
     faces.erase(std::remove_if(faces.begin(), faces.end(),
@@ -180,11 +180,11 @@ class YunetDetector final : public FaceDetector {
 
   // Detects `face` again on a square crop of twice its size, scaled so the face is about
   // refine_face_size in the input; keeps the new box and landmarks when the boxes agree.
-  // `first` and `first_scale` are the first pass's input and image-to-input scale. Skipped: a
-  // second pass that would not see the face larger (a face filling most of a small photo, whose
-  // crop is the photo again: it would only repeat the first pass), and one on a larger input than
-  // the first for a face already kCostlyRefineBelow px or more there.
-  void refine(const cv::Mat& rgb, FaceDetection& face, const YunetInput& first, double first_scale) {
+  // `first` is the first pass's input. Skipped: a second pass that would not see the face larger
+  // (a face filling most of a small photo, whose crop is the photo again: it would only repeat the
+  // first pass), and one on a larger input than the first for a face already kCostlyRefineBelow px
+  // or more there.
+  void refine(const cv::Mat& rgb, FaceDetection& face, const YunetInput& first) {
     const float side = 2.f * std::max(face.box.width, face.box.height);
     const cv::Point2f centre(face.box.x + face.box.width / 2, face.box.y + face.box.height / 2);
     const cv::Rect region = cv::Rect(cv::Point(static_cast<int>(std::floor(centre.x - side / 2)),
@@ -201,6 +201,7 @@ class YunetDetector final : public FaceDetector {
                                            options_.refine_face_size));
       if (!best || gap < best_gap) best = &in, best_gap = gap;
     }
+    const double first_scale = letterbox_scale(first, rgb.cols, rgb.rows);
     if (letterbox_scale(*best, region.width, region.height) < kMinRefineGain * first_scale) return;
     if (face_side * first_scale >= kCostlyRefineBelow && best->width * best->height > first.width * first.height) return;
     const cv::Point2f offset(static_cast<float>(region.x), static_cast<float>(region.y));

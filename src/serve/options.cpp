@@ -11,7 +11,8 @@ namespace faceage::serve {
 namespace {
 const std::vector<std::string>& known_keys() {
   static const std::vector<std::string> keys = {
-      "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "model_threads", "max_batch_size", "max_wait_ms",
+      "models", "model_name", "host", "port", "sagemaker", "threads", "face_workers", "model_threads", "max_batch_size",
+      "max_wait_ms",
       "max_body_mb", "max_pixels", "max_images_per_request", "read_timeout_s", "write_timeout_s",
       "keep_alive_timeout_s", "auth_token", "auth_token_env", "access_log", "all_faces", "flip_average", "precision",
       "detector", "annotate_quality", "minor_gate", "coverage", "unreliable_below", "refuse_unreliable", "registry",
