@@ -82,6 +82,8 @@ data:
   val: ""                # manifest of the validation split (required)
   limit_train: 0         # > 0: a seeded random subset of this many training rows
   limit_val: 0
+  extra_train: ""        # a second training manifest, another kind of photo (web photos beside face crops)
+  extra_repeat: 1        # its rows are listed this many times per epoch (oversampling; 1 = as often as data.train's)
   cache_dir: ""          # aligned-crop cache; default ~/.cache/faceage/crops
   workers: 2             # loader threads
   licence: ""            # the training data's terms, recorded in every bundle (metadata.licence)
@@ -279,6 +281,14 @@ data::Manifest limit_rows(data::Manifest manifest, int limit, std::uint64_t seed
   out.base_dir = manifest.base_dir;
   for (auto i : order) out.rows.push_back(std::move(manifest.rows[i]));
   return out;
+}
+
+// Appends `extra`'s rows to `manifest` `repeat` times, paths resolved against `extra`'s own folder.
+// Each copy is a sample of its own, so each draws its own augmentation; the crop cache computes
+// an image once however often it is listed.
+void append_rows(data::Manifest& manifest, data::Manifest extra, int repeat) {
+  for (auto& row : extra.rows) row.path = data::resolved_path(extra, row);
+  for (int copy = 0; copy < repeat; ++copy) manifest.rows.insert(manifest.rows.end(), extra.rows.begin(), extra.rows.end());
 }
 
 struct ValResult {
@@ -532,6 +542,10 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   FACEAGE_CHECK(!train_manifest_path.empty() && !val_manifest_path.empty(), ErrorCode::kConfig,
                 "data.train and data.val must name manifests (make them with `faceage data split`)");
   auto train_manifest = limit_rows(data::read_manifest(train_manifest_path), config.get<int>("data.limit_train"), seed);
+  const std::string extra_manifest_path = expand_home(config.get_or<std::string>("data.extra_train", ""));
+  const int extra_repeat = config.get_or<int>("data.extra_repeat", 1);
+  FACEAGE_CHECK(extra_repeat >= 1, ErrorCode::kConfig, "data.extra_repeat must be >= 1, got " << extra_repeat);
+  if (!extra_manifest_path.empty()) append_rows(train_manifest, data::read_manifest(extra_manifest_path), extra_repeat);
   auto val_manifest = limit_rows(data::read_manifest(val_manifest_path), config.get<int>("data.limit_val"), seed + 1);
   std::string cache_dir = expand_home(config.get<std::string>("data.cache_dir"));
   if (cache_dir.empty()) cache_dir = expand_home(kDefaultCropCacheDir);
@@ -706,6 +720,9 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                        {"val_interval_coverage", val.coverage},
                        {"train_manifest", train_manifest_path},
                        {"train_manifest_sha256", sha256_file(train_manifest_path)},
+                       {"extra_train_manifest", extra_manifest_path},
+                       {"extra_train_manifest_sha256", extra_manifest_path.empty() ? "" : sha256_file(extra_manifest_path)},
+                       {"extra_repeat", extra_repeat},
                        {"val_manifest", val_manifest_path},
                        {"train_images", train_crops.size()},
                        {"licence", bundle_licence_note},
