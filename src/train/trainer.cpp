@@ -542,10 +542,14 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   FACEAGE_CHECK(!train_manifest_path.empty() && !val_manifest_path.empty(), ErrorCode::kConfig,
                 "data.train and data.val must name manifests (make them with `faceage data split`)");
   auto train_manifest = limit_rows(data::read_manifest(train_manifest_path), config.get<int>("data.limit_train"), seed);
+  // get_or: `--set data.extra_train=` (an emptied key reads as missing) turns the extra manifest off.
   const std::string extra_manifest_path = expand_home(config.get_or<std::string>("data.extra_train", ""));
   const int extra_repeat = config.get_or<int>("data.extra_repeat", 1);
   FACEAGE_CHECK(extra_repeat >= 1, ErrorCode::kConfig, "data.extra_repeat must be >= 1, got " << extra_repeat);
   if (!extra_manifest_path.empty()) append_rows(train_manifest, data::read_manifest(extra_manifest_path), extra_repeat);
+  // Checksums of the manifests as read, recorded in every bundle this run writes.
+  const std::string train_manifest_sha256 = sha256_file(train_manifest_path);
+  const std::string extra_manifest_sha256 = extra_manifest_path.empty() ? "" : sha256_file(extra_manifest_path);
   auto val_manifest = limit_rows(data::read_manifest(val_manifest_path), config.get<int>("data.limit_val"), seed + 1);
   std::string cache_dir = expand_home(config.get<std::string>("data.cache_dir"));
   if (cache_dir.empty()) cache_dir = expand_home(kDefaultCropCacheDir);
@@ -719,9 +723,9 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
                        {"val_gender_acc", json_or_nan(val.gender_acc)},
                        {"val_interval_coverage", val.coverage},
                        {"train_manifest", train_manifest_path},
-                       {"train_manifest_sha256", sha256_file(train_manifest_path)},
+                       {"train_manifest_sha256", train_manifest_sha256},
                        {"extra_train_manifest", extra_manifest_path},
-                       {"extra_train_manifest_sha256", extra_manifest_path.empty() ? "" : sha256_file(extra_manifest_path)},
+                       {"extra_train_manifest_sha256", extra_manifest_sha256},
                        {"extra_repeat", extra_repeat},
                        {"val_manifest", val_manifest_path},
                        {"train_images", train_crops.size()},
