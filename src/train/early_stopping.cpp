@@ -9,9 +9,18 @@
 namespace faceage::train {
 
 EarlyStoppingOptions EarlyStoppingOptions::from_config(const Config& c, const std::string& prefix) {
-  detail::check_known_keys(c, prefix, {"mode", "patience", "min_delta"});
+  detail::check_known_keys(c, prefix, {"metric", "mode", "patience", "min_delta"});
   EarlyStoppingOptions o;
+  detail::read(c, prefix, "metric", o.metric);
+  FACEAGE_CHECK(o.metric == "val_mae" || o.metric == "gender_acc", ErrorCode::kConfig,
+                "config key '" << detail::full_key(prefix, "metric") << "' must be val_mae or gender_acc, got '"
+                               << o.metric << "'");
+  const std::string direction = o.metric == "gender_acc" ? "max" : "min";
+  o.mode = direction;
   detail::read(c, prefix, "mode", o.mode);
+  FACEAGE_CHECK(o.mode == direction || (o.mode != "min" && o.mode != "max"), ErrorCode::kConfig,
+                "config key '" << detail::full_key(prefix, "mode") << "' is '" << o.mode << "' but " << o.metric
+                               << " improves the other way ('" << direction << "'); leave the mode out");
   detail::read(c, prefix, "patience", o.patience);
   detail::read(c, prefix, "min_delta", o.min_delta);
   o.validate(prefix);

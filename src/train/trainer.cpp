@@ -518,6 +518,9 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   const auto schedule_options = ScheduleOptions::from_config(config.sub("schedule"));
   const auto ema_options = EmaOptions::from_config(config.sub("ema"));
   const auto stopping_options = EarlyStoppingOptions::from_config(config.sub("early_stopping"));
+  const bool select_by_gender = stopping_options.metric == "gender_acc";
+  FACEAGE_CHECK(!select_by_gender || model_options.gender_head, ErrorCode::kConfig,
+                "early_stopping.metric is gender_acc but the model has no gender head (model.gender_head: false)");
   auto distill_options = DistillOptions::from_config(config.sub("distill"));
   distill_options.teacher = expand_home(distill_options.teacher);
   std::unique_ptr<Communicator> communicator;
@@ -847,7 +850,8 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
       if (ema) swap = std::make_unique<ModelEma::ScopedSwap>(*ema, *model);
       if (main_rank) val = validate(model, val_loader, criterion, labels, settings.flip_eval, device);
       val.mae = from_main_rank(val.mae);
-      stopping.update(val.mae, epoch);
+      val.gender_acc = from_main_rank(val.gender_acc);
+      stopping.update(select_by_gender ? val.gender_acc : val.mae, epoch);
       if (main_rank) {
         auto bundle = make_bundle(val);
         models::save_bundle(bundle, summary.last_bundle);
@@ -911,7 +915,15 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   }
   summary.epochs_done = static_cast<int>(state.history.size());
   summary.best_epoch = static_cast<int>(stopping.best_epoch()) + 1;
-  summary.best_val_mae = stopping.best();
+  summary.selection_metric = stopping_options.metric;
+  summary.best_metric = stopping.best();
+  // The best epoch's val MAE, whichever metric chose it (history holds this run's epochs and,
+  // after a resume, the earlier ones: index = epoch).
+  summary.best_val_mae = NAN;
+  if (summary.best_epoch >= 1 && summary.best_epoch <= static_cast<int>(state.history.size())) {
+    const auto& mae = state.history[static_cast<size_t>(summary.best_epoch - 1)]["val_mae"];
+    if (mae.is_number()) summary.best_val_mae = mae.get<double>();
+  }
   return summary;
 }
 

@@ -54,13 +54,31 @@ TEST(EarlyStopping, StateRoundTrip) {
 }
 
 TEST(EarlyStopping, Config) {
-  auto o = EarlyStoppingOptions::from_config(Config::from_string("mode: max\npatience: 4\nmin_delta: 0.01\n"));
-  EXPECT_EQ(o.mode, "max");
+  auto o = EarlyStoppingOptions::from_config(Config::from_string("mode: min\npatience: 4\nmin_delta: 0.01\n"));
+  EXPECT_EQ(o.metric, "val_mae");
+  EXPECT_EQ(o.mode, "min");
   EXPECT_EQ(o.patience, 4);
   EXPECT_DOUBLE_EQ(o.min_delta, 0.01);
   EXPECT_THROW(EarlyStoppingOptions::from_config(Config::from_string("mode: lowest\n")), Error);
   EXPECT_THROW(EarlyStoppingOptions::from_config(Config::from_string("patience: -1\n")), Error);
   EXPECT_THROW(EarlyStoppingOptions::from_config(Config::from_string("patient: 3\n")), Error);
+}
+
+// Gender accuracy improves upwards: without a mode key the mode follows the metric, and a mode
+// against the metric's direction (which would keep the worst epoch) is refused.
+TEST(EarlyStopping, MetricSetsTheDirection) {
+  EXPECT_EQ(EarlyStoppingOptions::from_config(Config::from_string("patience: 0\n")).mode, "min");
+  const auto gender = EarlyStoppingOptions::from_config(Config::from_string("metric: gender_acc\n"));
+  EXPECT_EQ(gender.metric, "gender_acc");
+  EXPECT_EQ(gender.mode, "max");
+  EXPECT_EQ(EarlyStoppingOptions::from_config(Config::from_string("metric: gender_acc\nmode: max\n")).mode, "max");
+  EXPECT_THROW(EarlyStoppingOptions::from_config(Config::from_string("metric: gender_acc\nmode: min\n")), Error);
+  EXPECT_THROW(EarlyStoppingOptions::from_config(Config::from_string("mode: max\n")), Error);
+  EXPECT_THROW(EarlyStoppingOptions::from_config(Config::from_string("metric: age\n")), Error);
+  EarlyStopping by_gender(gender);
+  by_gender.update(0.944, 0);
+  by_gender.update(0.947, 1);
+  EXPECT_EQ(by_gender.best_epoch(), 1);
 }
 
 }  // namespace

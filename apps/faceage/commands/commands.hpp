@@ -57,6 +57,7 @@ void add_predict_command(CLI::App& app, CliState& state);
 void add_train_command(CLI::App& app, CliState& state);
 void add_models_command(CLI::App& app, CliState& state);
 void add_models_calibrate_command(CLI::App* models_cmd, CliState& state);  // models_calibrate.cpp
+void add_models_average_command(CLI::App* models_cmd, CliState& state);    // models_average.cpp
 void add_face_command(CLI::App& app, CliState& state);
 void add_serve_command(CLI::App& app, CliState& state);
 void add_eval_command(CLI::App& app, CliState& state);

@@ -1,5 +1,6 @@
 // `faceage models list | info BUNDLE | import --arch A --pretrained PATH [--imagenet-check IMAGE]
-//  | create --out B | ensemble A B... --out E | unpack E --out DIR | calibrate (models_calibrate.cpp)`
+//  | create --out B | ensemble A B... --out E | unpack E --out DIR | average (models_average.cpp)
+//  | calibrate (models_calibrate.cpp)`
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -119,6 +120,7 @@ void add_models_command(CLI::App& app, CliState& state) {
     state.exit_code = 0;
   });
 
+  add_models_average_command(cmd, state);
   add_models_calibrate_command(cmd, state);
 }
 

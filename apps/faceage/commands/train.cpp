@@ -82,7 +82,11 @@ int run_train(const TrainArgs& args, const CliState& state) {
     if (context.logger) context.logger->info("reference profile in best.fab: {}", profile.source);
   }
   std::cout << "run " << summary.run_dir << ": " << summary.epochs_done << " epoch(s), best val MAE "
-            << summary.best_val_mae << " at epoch " << summary.best_epoch << (summary.stopped_early ? " (stopped early)" : "")
+            << summary.best_val_mae << " at epoch " << summary.best_epoch
+            << (summary.selection_metric == "val_mae" ? ""
+                                                      : " (chosen by " + summary.selection_metric + " " +
+                                                            std::to_string(summary.best_metric) + ")")
+            << (summary.stopped_early ? " (stopped early)" : "")
             << "\nbest bundle: " << summary.best_bundle << "\n";
   return 0;
 }

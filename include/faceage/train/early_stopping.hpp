@@ -1,5 +1,6 @@
 #pragma once
-// Stops training when the validation metric has not improved for `patience` epochs.
+// Stops training when the validation metric has not improved for `patience` epochs; the same
+// metric picks the run's best epoch (best.fab).
 //
 //   train::EarlyStopping stopper(train::EarlyStoppingOptions::from_config(config.sub("early_stopping")));
 //   if (stopper.update(val_mae, epoch)) break;       // stopper.improved(): save the best checkpoint
@@ -20,8 +21,12 @@ struct EarlyStoppingOptions {
   std::string mode = "min";  // min | max
   int64_t patience = 10;     // bad epochs before stopping; 0 turns early stopping off
   double min_delta = 0.0;    // >= 0, in metric units
+  // The trainer's validation number that is watched: val_mae (lower is better) or gender_acc
+  // (higher is better; for a step that trains the gender head alone, where val_mae cannot move).
+  std::string metric = "val_mae";
 
   // Keys under `early_stopping:` named as the fields; bad values are kConfig naming the key.
+  // Without a `mode` key the mode is the metric's direction; a mode against it is kConfig.
   static EarlyStoppingOptions from_config(const Config& early_stopping, const std::string& prefix = "early_stopping");
   void validate(const std::string& prefix = "early_stopping") const;
 };

@@ -53,7 +53,9 @@ struct TrainSummary {
   std::string run_dir;
   int epochs_done = 0;
   int best_epoch = -1;
-  double best_val_mae = 0;
+  double best_val_mae = 0;              // val MAE of the best epoch
+  std::string selection_metric = "val_mae";  // what chose the best epoch (early_stopping.metric)
+  double best_metric = 0;               // its value at the best epoch
   bool stopped_early = false;
   bool resumed = false;
   std::string best_bundle, last_bundle;
