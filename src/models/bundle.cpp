@@ -219,6 +219,7 @@ nlohmann::json to_json(const ModelOptions& options) {
           {"max_age", options.max_age},
           {"head_dropout", options.head_dropout},
           {"gender_head", options.gender_head},
+          {"gender_hidden", options.gender_hidden},
           {"imagenet_classes", options.imagenet_classes}};
 }
 
@@ -236,6 +237,7 @@ ModelOptions model_options_from_json(const nlohmann::json& json) {
   options.max_age = get_field(json, "model_options", "max_age", options.max_age);
   options.head_dropout = get_field(json, "model_options", "head_dropout", options.head_dropout);
   options.gender_head = get_field(json, "model_options", "gender_head", options.gender_head);
+  options.gender_hidden = get_field(json, "model_options", "gender_hidden", options.gender_hidden);
   options.imagenet_classes = get_field(json, "model_options", "imagenet_classes", options.imagenet_classes);
   return options;
 }

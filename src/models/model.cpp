@@ -57,6 +57,10 @@ void validate(const ModelOptions& options) {
                                                                  << options.min_age);
   FACEAGE_CHECK(options.head_dropout >= 0.0 && options.head_dropout < 1.0, ErrorCode::kInvalidArgument,
                 "model.head_dropout must be in [0, 1), got " << options.head_dropout);
+  FACEAGE_CHECK(options.gender_hidden >= 0, ErrorCode::kInvalidArgument,
+                "model.gender_hidden must be >= 0 (0: a linear gender head), got " << options.gender_hidden);
+  FACEAGE_CHECK(options.gender_hidden == 0 || options.gender_head, ErrorCode::kInvalidArgument,
+                "model.gender_hidden is " << options.gender_hidden << " but the model has no gender head");
   FACEAGE_CHECK(options.imagenet_classes >= 0, ErrorCode::kInvalidArgument,
                 "model.imagenet_classes must be >= 0, got " << options.imagenet_classes);
 }
@@ -82,7 +86,13 @@ AgeGenderModelImpl::AgeGenderModelImpl(const ModelOptions& options) : options_(o
     // A Gaussian log-prior around kInitialAge: the first predictions sit near a typical age.
     age_head_->bias.copy_(-(ages - kInitialAge).pow(2) / (2.0 * kInitialAgeSpread * kInitialAgeSpread));
   }
-  if (options_.gender_head) gender_head_ = register_module("gender_head", torch::nn::Linear(channels, 2));
+  if (options_.gender_head && options_.gender_hidden > 0) {
+    gender_hidden_ = register_module("gender_hidden", torch::nn::Linear(channels, options_.gender_hidden));
+  }
+  if (options_.gender_head) {
+    gender_head_ = register_module(
+        "gender_head", torch::nn::Linear(options_.gender_hidden > 0 ? options_.gender_hidden : channels, 2));
+  }
 }
 
 void AgeGenderModelImpl::set_backbone_dtype(torch::ScalarType dtype) {
@@ -115,7 +125,7 @@ ModelOutput AgeGenderModelImpl::forward(const torch::Tensor& images) {
     auto variance = (probs * (age_values_.unsqueeze(0) - out.age.unsqueeze(1)).pow(2)).sum(1);
     out.age_std = variance.clamp_min(1e-12).sqrt();
   }
-  if (gender_head_) out.gender_logits = gender_head_->forward(hidden);
+  if (gender_head_) out.gender_logits = gender_head_->forward(gender_hidden_ ? torch::relu(gender_hidden_->forward(hidden)) : hidden);
   return out;
 }
 
@@ -123,6 +133,9 @@ std::vector<torch::Tensor> AgeGenderModelImpl::backbone_parameters() const { ret
 
 std::vector<torch::Tensor> AgeGenderModelImpl::head_parameters() const {
   std::vector<torch::Tensor> params = age_head_->parameters();
+  if (gender_hidden_) {
+    for (auto& p : gender_hidden_->parameters()) params.push_back(p);
+  }
   if (gender_head_) {
     for (auto& p : gender_head_->parameters()) params.push_back(p);
   }

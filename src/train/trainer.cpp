@@ -98,6 +98,7 @@ model:
   min_age: 0
   max_age: 100
   head_dropout: 0.2
+  gender_hidden: 0       # 0: linear gender head; > 0: a hidden ReLU layer of this width first
   pretrained: ""         # backbone weights: torch.save checkpoint, or a tfjs manifest (.json)
   init_from: ""          # warm start: every weight (backbone and heads) from a trained bundle or ensemble file
   init_from_member: 0    # which member of an ensemble file `init_from` names
@@ -227,15 +228,25 @@ TrainSettings read_settings(const Config& config) {
 // its weights, heads included; the bundle must be the same network with the same input scaling as
 // the config describes, or the copied weights would mean something else. The input size may change
 // (every registered backbone pools globally, so its weights fit any size; fine-tuning at a new
-// resolution is how a model moves to it). Returns the size the bundle was trained at.
-int warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& options,
+// resolution is how a model moves to it). So may the gender head's form (model.gender_hidden): a
+// new form starts from fresh weights, to be trained on the bundle's features.
+struct WarmStart {
+  int trained_at = 0;              // the input size the bundle was trained at
+  bool fresh_gender_head = false;  // the gender head changed form and was not copied
+};
+WarmStart warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& options,
                const models::PreprocessSpec& preprocess, const std::string& path, int member) {
   auto file = models::load_model_file(path);
   FACEAGE_CHECK(member >= 0 && member < static_cast<int>(file.members.size()), ErrorCode::kConfig,
                 "model.init_from_member " << member << " is not a member of " << path << " (" << file.members.size()
                                      << " member(s))");
   const auto& source = file.members[static_cast<std::size_t>(member)];
-  FACEAGE_CHECK(models::to_json(source.model_options) == models::to_json(options), ErrorCode::kConfig,
+  // The gender head may change form (model.gender_hidden): it then starts from its fresh weights.
+  auto same_network = models::to_json(source.model_options), config_network = models::to_json(options);
+  same_network.erase("gender_hidden");
+  config_network.erase("gender_hidden");
+  const bool fresh_gender_head = source.model_options.gender_hidden != options.gender_hidden;
+  FACEAGE_CHECK(same_network == config_network, ErrorCode::kConfig,
                 "model.init_from " << path << " is a different network: " << models::to_json(source.model_options).dump()
                               << " vs the config's " << models::to_json(options).dump());
   FACEAGE_CHECK(source.preprocess.mean == preprocess.mean && source.preprocess.std == preprocess.std,
@@ -247,6 +258,7 @@ int warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& op
   auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& from,
                   torch::OrderedDict<std::string, torch::Tensor> to) {
     for (auto& item : to) {
+      if (fresh_gender_head && (starts_with(item.key(), "gender_head.") || starts_with(item.key(), "gender_hidden."))) continue;
       const auto* value = from.find(item.key());
       FACEAGE_CHECK(value && value->sizes() == item.value().sizes(), ErrorCode::kModel,
                     "model.init_from " << path << " has no tensor " << item.key() << " of the config's shape");
@@ -255,7 +267,7 @@ int warm_start(models::AgeGenderModelImpl& model, const models::ModelOptions& op
   };
   copy(source.model->named_parameters(), model.named_parameters());
   copy(source.model->named_buffers(), model.named_buffers());
-  return source.preprocess.input_size;
+  return {source.preprocess.input_size, fresh_gender_head};
 }
 
 models::ModelOptions read_model_options(const Config& config) {
@@ -594,13 +606,14 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   }
   const std::string init = expand_home(config.get_or<std::string>("model.init_from", ""));
   if (!resuming && !init.empty()) {
-    const int trained_at =
+    const auto start =
         warm_start(*model, model_options, preprocess, init, config.get_or<int>("model.init_from_member", 0));
     if (logger) {
-      logger->info("warm start: every weight from {}{}", init,
-                   trained_at == preprocess.input_size
+      logger->info("warm start: every weight {}from {}{}", start.fresh_gender_head ? "but the gender head's " : "", init,
+                   start.trained_at == preprocess.input_size
                        ? std::string()
-                       : fmt::format(" (trained at {} px, fine-tuned here at {} px)", trained_at, preprocess.input_size));
+                       : fmt::format(" (trained at {} px, fine-tuned here at {} px)", start.trained_at,
+                                     preprocess.input_size));
     }
   }
   model->to(device);

@@ -204,6 +204,43 @@ TEST(AgeGenderModel, GenderHeadOptionalAndParameterGroupsCoverEverything) {
   EXPECT_THROW(model->forward(torch::randn({1, 1, 64, 64})), Error);
 }
 
+// model.gender_hidden: a hidden ReLU layer before the gender logits, grouped with the heads (so a
+// gender-head step trains it), named apart from the linear head so old bundles load unchanged.
+TEST(AgeGenderModel, GenderHiddenLayerIsAHeadAndRoundTrips) {
+  ModelOptions options;
+  options.gender_hidden = 16;
+  torch::manual_seed(5);
+  auto model = create_model(options);
+  model->eval();
+  const auto params = model->named_parameters();
+  ASSERT_NE(params.find("gender_hidden.weight"), nullptr);
+  EXPECT_EQ(params["gender_hidden.weight"].sizes(), (std::vector<int64_t>{16, model->backbone()->num_features()}));
+  EXPECT_EQ(params["gender_head.weight"].sizes(), (std::vector<int64_t>{2, 16}));
+  int64_t in_heads = 0;
+  for (auto& p : model->head_parameters()) in_heads += p.numel();
+  EXPECT_EQ(in_heads, params["gender_hidden.weight"].numel() + 16 + 2 * 16 + 2 + params["age_head.weight"].numel() +
+                          params["age_head.bias"].numel());
+  torch::NoGradGuard no_grad;
+  const auto images = torch::randn({2, 3, 64, 64});
+  const auto out = model->forward(images);
+  EXPECT_EQ(out.gender_logits.sizes(), (std::vector<int64_t>{2, 2}));
+  // By hand: relu(W1 f + b1) -> W2 h + b2 on the pooled features.
+  const auto hidden = torch::relu(torch::nn::functional::linear(out.features, params["gender_hidden.weight"],
+                                                                params["gender_hidden.bias"]));
+  EXPECT_TRUE(torch::allclose(out.gender_logits,
+                              torch::nn::functional::linear(hidden, params["gender_head.weight"], params["gender_head.bias"]),
+                              1e-5, 1e-6));
+  EXPECT_EQ(model_options_from_json(to_json(options)).gender_hidden, 16);
+  EXPECT_EQ(model_options_from_json(nlohmann::json{{"arch", "mobilenet_v2"}}).gender_hidden, 0)
+      << "bundles written before the key have a linear gender head";
+
+  options.gender_hidden = -1;
+  EXPECT_THROW(validate(options), Error);
+  options.gender_hidden = 8;
+  options.gender_head = false;
+  EXPECT_THROW(validate(options), Error);
+}
+
 TEST(AgeGenderModel, ImagenetClassifierUsesTorchvisionNames) {
   ModelOptions options;
   options.arch = "mobilenet_v2";

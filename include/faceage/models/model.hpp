@@ -51,6 +51,10 @@ struct ModelOptions {
   int max_age = 100;
   double head_dropout = 0.2;
   bool gender_head = true;
+  // 0: the gender head is linear on the pooled features. > 0: a hidden layer of this many units
+  // with ReLU first ("gender_hidden.*"), which can use different cues at different ages (a linear
+  // head is near chance on babies, where adult cues do not hold).
+  int64_t gender_hidden = 0;
   int64_t imagenet_classes = 0;  // see BackboneOptions
   int64_t age_bins() const { return max_age - min_age + 1; }
 };
@@ -97,6 +101,7 @@ class AgeGenderModelImpl : public torch::nn::Module {
   BackbonePtr backbone_;
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear age_head_{nullptr};
+  torch::nn::Linear gender_hidden_{nullptr};  // only with options.gender_hidden > 0
   torch::nn::Linear gender_head_{nullptr};
   torch::Tensor age_values_;  // buffer [bins]: min_age..max_age
 };
