@@ -31,9 +31,10 @@ def training_record(run_dir, command, labels):
         data["labels"] = {"file": os.path.basename(labels), "sha256": sha256(labels)}
     for line in config_text.splitlines():
         key = line.strip().split(":", 1)[0]
-        if key in ("train", "val") and line.startswith("  ") and ":" in line:
-            path = os.path.expanduser(line.split(":", 1)[1].strip())
-            if os.path.exists(path):
+        if key in ("train", "extra_train", "val") and line.startswith("  ") and ":" in line:
+            value = line.split(":", 1)[1].strip().strip('"')
+            path = os.path.expanduser(value)
+            if value not in ("", "~", "null") and os.path.isfile(path):  # ~ is YAML's null (a key emptied by --set)
                 rows = open(path).read().splitlines()[1:]
                 data[key] = {"file": os.path.basename(path), "sha256": sha256(path), "rows": len(rows)}
     return {"command": command, "config": config_text, "data": data, "training_history": history}
