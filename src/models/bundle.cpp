@@ -9,6 +9,7 @@
 //   members/<i>        a member bundle file, byte for byte
 #include "faceage/models/bundle.hpp"
 #include "faceage/models/calibrated_ensemble.hpp"
+#include "faceage/models/licence_notes.hpp"
 
 #include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
@@ -457,17 +458,24 @@ std::string recorded_licence(const nlohmann::json& info) {
 }
 }  // namespace
 
+std::string join_licence_notes(const std::vector<std::string>& notes) {
+  std::vector<std::string> unique;
+  for (const auto& note : notes) {
+    if (!note.empty() && std::find(unique.begin(), unique.end(), note) == unique.end()) unique.push_back(note);
+  }
+  std::string joined;
+  for (const auto& note : unique) joined += (joined.empty() ? "" : " | ") + note;
+  return joined;
+}
+
 std::string licence_note(const nlohmann::json& info) {
   std::string note = recorded_licence(info);
   if (note.empty() && info.value("format", std::string()) == kEnsembleFormat) {
-    std::vector<std::string> notes;  // unique member notes, in member order
+    std::vector<std::string> notes;  // in member order
     for (const auto& member : info.value("members", nlohmann::json::array())) {
-      const auto member_note = recorded_licence(member.value("info", nlohmann::json::object()));
-      if (!member_note.empty() && std::find(notes.begin(), notes.end(), member_note) == notes.end()) {
-        notes.push_back(member_note);
-      }
+      notes.push_back(recorded_licence(member.value("info", nlohmann::json::object())));
     }
-    for (const auto& n : notes) note += (note.empty() ? "" : " | ") + n;
+    note = join_licence_notes(notes);
   }
   return note.empty() ? "not recorded in this model file (made before faceage recorded licence notes; see "
                         "models/LICENSE.md for the shipped models)"

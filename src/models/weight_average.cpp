@@ -1,15 +1,14 @@
 #include "faceage/models/weight_average.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <numeric>
-#include <set>
 
 #include "faceage/core/check.hpp"
 #include "faceage/core/fs.hpp"
 #include "faceage/models/bundle.hpp"
+#include "faceage/models/licence_notes.hpp"
 
 namespace faceage::models {
 namespace {
@@ -45,18 +44,6 @@ void require_same_use(const Bundle& first, const std::string& first_path, const 
   differ("labels.genders", first.labels.genders, other.labels.genders);
 }
 
-// The sources' licence notes, each once, in order.
-std::string joined_licences(const std::vector<Bundle>& bundles) {
-  std::vector<std::string> notes;
-  for (const auto& bundle : bundles) {
-    const auto note = bundle.metadata.value("licence", std::string());
-    if (!note.empty() && std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
-  }
-  std::string joined;
-  for (const auto& note : notes) joined += (joined.empty() ? "" : "; ") + note;
-  return joined;
-}
-
 }  // namespace
 
 WeightAverageSummary save_weight_average(const std::vector<std::string>& bundle_paths, const std::string& out_path,
@@ -74,12 +61,8 @@ WeightAverageSummary save_weight_average(const std::vector<std::string>& bundle_
 
   // Sources' tensors by name (same architecture options, so the same names and shapes).
   std::vector<std::map<std::string, torch::Tensor>> sources(bundles.size());
-  std::set<std::string> parameter_names;
   for (std::size_t i = 0; i < bundles.size(); ++i) {
-    for (const auto& item : bundles[i].model->named_parameters(true)) {
-      sources[i].emplace(item.key(), item.value());
-      parameter_names.insert(item.key());
-    }
+    for (const auto& item : bundles[i].model->named_parameters(true)) sources[i].emplace(item.key(), item.value());
     for (const auto& item : bundles[i].model->named_buffers(true)) sources[i].emplace(item.key(), item.value());
   }
 
@@ -96,7 +79,8 @@ WeightAverageSummary save_weight_average(const std::vector<std::string>& bundle_
   torch::NoGradGuard no_grad;
   std::vector<double> squared_distance(bundles.size(), 0.0);
   double squared_norm = 0;
-  auto average_into = [&](const std::string& name, torch::Tensor& target) {
+  // Distances are over parameters only: BatchNorm statistics are not weights.
+  auto average_into = [&](const std::string& name, torch::Tensor& target, bool is_parameter) {
     if (!target.is_floating_point()) {
       target.copy_(sources.front().at(name));
       return;
@@ -105,23 +89,22 @@ WeightAverageSummary save_weight_average(const std::vector<std::string>& bundle_
     for (std::size_t i = 0; i < sources.size(); ++i) sum.add_(sources[i].at(name).to(torch::kFloat64), summary.weights[i]);
     target.copy_(sum);
     ++summary.tensors;
-    if (!parameter_names.count(name)) return;
+    if (!is_parameter) return;
     squared_norm += sum.pow(2).sum().item<double>();
     for (std::size_t i = 0; i < sources.size(); ++i) {
       squared_distance[i] += (sources[i].at(name).to(torch::kFloat64) - sum).pow(2).sum().item<double>();
     }
   };
-  for (auto& item : result.model->named_parameters(true)) average_into(item.key(), item.value());
-  for (auto& item : result.model->named_buffers(true)) average_into(item.key(), item.value());
+  for (auto& item : result.model->named_parameters(true)) average_into(item.key(), item.value(), true);
+  for (auto& item : result.model->named_buffers(true)) average_into(item.key(), item.value(), false);
   for (double squared : squared_distance) {
     summary.relative_distance.push_back(squared_norm > 0 ? std::sqrt(squared / squared_norm) : 0.0);
   }
 
   nlohmann::json averaged_from = nlohmann::json::array();
   for (std::size_t i = 0; i < bundles.size(); ++i) {
-    const auto bytes = read_file_text(bundle_paths[i]);
     averaged_from.push_back({{"source", std::filesystem::path(bundle_paths[i]).filename().string()},
-                             {"sha256", sha256_hex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())},
+                             {"sha256", sha256_file(bundle_paths[i])},
                              {"weight", summary.weights[i]},
                              {"relative_distance", summary.relative_distance[i]},
                              {"metadata", bundles[i].metadata}});
@@ -131,7 +114,9 @@ WeightAverageSummary save_weight_average(const std::vector<std::string>& bundle_
       {"created_by", "faceage models average"},
       {"averaged_from", std::move(averaged_from)},
       {"note", "weights averaged from the sources listed; not calibrated (run `faceage models calibrate`)"}};
-  if (const auto licence = joined_licences(bundles); !licence.empty()) result.metadata["licence"] = licence;
+  std::vector<std::string> licences;
+  for (const auto& bundle : bundles) licences.push_back(bundle.metadata.value("licence", std::string()));
+  if (const auto licence = join_licence_notes(licences); !licence.empty()) result.metadata["licence"] = licence;
   save_bundle(result, out_path);
   return summary;
 }

@@ -119,7 +119,7 @@ TEST(WeightAverage, RefusesWhatCannotBeAveraged) {
   EXPECT_FALSE(std::filesystem::exists(out));
 
   save_weight_average({a, b}, out);
-  EXPECT_EQ(load_bundle(out).metadata.at("licence"), "research only; other terms");
+  EXPECT_EQ(load_bundle(out).metadata.at("licence"), "research only | other terms");
 }
 
 }  // namespace
