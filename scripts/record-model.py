@@ -9,6 +9,8 @@ training history, and the metrics of `faceage eval --model` on each split given.
 
 For an ensemble file (`faceage models ensemble`), give --run-dir and --command once per member, in
 member order, and --pack-command for the packing step: each member gets its own training record.
+For a weight average (`faceage models average`), give --run-dir and --command once per source, in
+the command's order, and --average-command: each source gets its own training record under "sources".
 """
 import argparse, hashlib, json, os, subprocess, sys
 
@@ -46,6 +48,7 @@ def main():
     ap.add_argument("--run-dir", action="append", required=True, help="training run folder (per member)")
     ap.add_argument("--command", action="append", required=True, help="training command (per member)")
     ap.add_argument("--pack-command", help="for an ensemble: the faceage models ensemble command")
+    ap.add_argument("--average-command", help="for a weight average: the faceage models average command")
     ap.add_argument("--labels", help="the dataset's label file")
     ap.add_argument("--eval", action="append", default=[], help="split=metrics.json of faceage eval --report")
     ap.add_argument("--extra", action="append", default=[], help="key=json file to embed (e.g. comparisons)")
@@ -53,6 +56,8 @@ def main():
     a = ap.parse_args()
     if len(a.run_dir) != len(a.command):
         ap.error("give one --command per --run-dir")
+    if a.average_command and a.pack_command:
+        ap.error("a bundle is an ensemble or a weight average, not both")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                             cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
     record = {
@@ -62,7 +67,10 @@ def main():
         "faceage_commit": commit,
     }
     runs = [training_record(run_dir, command, a.labels) for run_dir, command in zip(a.run_dir, a.command)]
-    if len(runs) == 1:
+    if a.average_command:
+        record["average_command"] = a.average_command
+        record["sources"] = runs
+    elif len(runs) == 1:
         record.update(runs[0])
     else:
         record["pack_command"] = a.pack_command

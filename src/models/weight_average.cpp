@@ -113,7 +113,8 @@ WeightAverageSummary save_weight_average(const std::vector<std::string>& bundle_
       {"name", options.name.empty() ? std::filesystem::path(out_path).stem().string() : options.name},
       {"created_by", "faceage models average"},
       {"averaged_from", std::move(averaged_from)},
-      {"note", "weights averaged from the sources listed; not calibrated (run `faceage models calibrate`)"}};
+      // No calibration state here: `models calibrate` keeps metadata, so such a note would outlive it.
+      {"note", "weights averaged from the sources listed"}};
   std::vector<std::string> licences;
   for (const auto& bundle : bundles) licences.push_back(bundle.metadata.value("licence", std::string()));
   if (const auto licence = join_licence_notes(licences); !licence.empty()) result.metadata["licence"] = licence;

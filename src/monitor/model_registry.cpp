@@ -98,6 +98,20 @@ RegisterRequest register_request_from_bundle_info(const std::string& bundle_path
     request.lineage["members"] = members;
   } else {
     describe_training(metadata, request.metrics, request.lineage);
+    // A weight average (`faceage models average`) was not trained itself: its lineage is each
+    // source's training, as an ensemble's is each member's.
+    if (metadata.is_object() && metadata.contains("averaged_from") && metadata["averaged_from"].is_array()) {
+      nlohmann::json sources = nlohmann::json::array();
+      for (const auto& source : metadata["averaged_from"]) {
+        nlohmann::json metrics = nlohmann::json::object(), lineage = nlohmann::json::object();
+        describe_training(source.value("metadata", nlohmann::json::object()), metrics, lineage);
+        lineage["metrics"] = metrics;
+        for (const char* key : {"source", "sha256", "weight"})
+          if (source.contains(key)) lineage[key] = source[key];
+        sources.push_back(lineage);
+      }
+      request.lineage["averaged_from"] = sources;
+    }
   }
   return request;
 }

@@ -149,6 +149,25 @@ TEST(ModelRegistry, ReadsMetricsAndLineageFromBundleInfo) {
   EXPECT_EQ(pair.name, "pair");
   ASSERT_EQ(pair.lineage.at("members").size(), 2u);
   EXPECT_DOUBLE_EQ(pair.lineage["members"][1]["metrics"]["val_mae"].get<double>(), 4.40);
+  const nlohmann::json average = {
+      {"format", "faceage-bundle"},
+      {"metadata",
+       {{"name", "soup"}, {"created_by", "faceage models average"},
+        {"averaged_from",
+         {{{"source", "a.fab"}, {"sha256", "aa"}, {"weight", 0.25}, {"metadata", info["metadata"]}},
+          {{"source", "b.fab"}, {"sha256", "bb"}, {"weight", 0.75}, {"metadata", {{"val_mae", 4.5}}}}}}}}};
+  const auto soup = register_request_from_bundle_info("s.fab", average);
+  EXPECT_EQ(soup.name, "soup");
+  EXPECT_TRUE(soup.metrics.empty());  // the average itself was never scored by a trainer
+  EXPECT_EQ(soup.lineage.at("created_by"), "faceage models average");
+  ASSERT_EQ(soup.lineage.at("averaged_from").size(), 2u);
+  const auto& first = soup.lineage["averaged_from"][0];
+  EXPECT_EQ(first.at("source"), "a.fab");
+  EXPECT_EQ(first.at("sha256"), "aa");
+  EXPECT_DOUBLE_EQ(first.at("weight").get<double>(), 0.25);
+  EXPECT_EQ(first.at("training_config").at("model").at("arch"), "mobilenet_v2");
+  EXPECT_EQ(first.at("data_checksums").at("train_manifest").at("sha256"), "9309a7");
+  EXPECT_DOUBLE_EQ(soup.lineage["averaged_from"][1]["metrics"]["val_mae"].get<double>(), 4.5);
 }
 
 }  // namespace
