@@ -58,6 +58,14 @@ void describe_training(const nlohmann::json& metadata, nlohmann::json& metrics, 
     if (metadata.contains(key)) lineage[key] = metadata[key];
 }
 
+// One training run's lineage with its metrics inside: how an ensemble member or an averaged source is recorded.
+nlohmann::json run_lineage(const nlohmann::json& metadata) {
+  nlohmann::json metrics = nlohmann::json::object(), lineage = nlohmann::json::object();
+  describe_training(metadata, metrics, lineage);
+  lineage["metrics"] = metrics;
+  return lineage;
+}
+
 void require_user(const Change& change) {
   FACEAGE_CHECK(!change.user.empty(), ErrorCode::kInvalidArgument, "a registry change needs a user");
 }
@@ -88,13 +96,9 @@ RegisterRequest register_request_from_bundle_info(const std::string& bundle_path
     if (metadata.is_object() && metadata.contains("metrics") && metadata["metrics"].is_object())
       request.metrics = metadata["metrics"];
     nlohmann::json members = nlohmann::json::array();
-    for (const auto& member : info.value("members", nlohmann::json::array())) {
-      nlohmann::json metrics = nlohmann::json::object(), lineage = nlohmann::json::object();
-      describe_training(member.value("info", nlohmann::json::object()).value("metadata", nlohmann::json::object()),
-                        metrics, lineage);
-      lineage["metrics"] = metrics;
-      members.push_back(lineage);
-    }
+    for (const auto& member : info.value("members", nlohmann::json::array()))
+      members.push_back(
+          run_lineage(member.value("info", nlohmann::json::object()).value("metadata", nlohmann::json::object())));
     request.lineage["members"] = members;
   } else {
     describe_training(metadata, request.metrics, request.lineage);
@@ -103,9 +107,7 @@ RegisterRequest register_request_from_bundle_info(const std::string& bundle_path
     if (metadata.is_object() && metadata.contains("averaged_from") && metadata["averaged_from"].is_array()) {
       nlohmann::json sources = nlohmann::json::array();
       for (const auto& source : metadata["averaged_from"]) {
-        nlohmann::json metrics = nlohmann::json::object(), lineage = nlohmann::json::object();
-        describe_training(source.value("metadata", nlohmann::json::object()), metrics, lineage);
-        lineage["metrics"] = metrics;
+        nlohmann::json lineage = run_lineage(source.value("metadata", nlohmann::json::object()));
         for (const char* key : {"source", "sha256", "weight"})
           if (source.contains(key)) lineage[key] = source[key];
         sources.push_back(lineage);
