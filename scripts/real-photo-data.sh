@@ -36,9 +36,10 @@ with open(f"{R}/mix/train.csv", "w", newline="") as f:
     w.writerows(utk)
     for r in appa: w.writerow({k: r.get(k, "") for k in fields})
 print("mix", len(utk) + len(appa))
-# APPA-REAL train with its minors listed twice (docs/training.md, "More sources for the average, and children weighed more"): with
-# data.extra_repeat=2 the web-photo minors are drawn 4x per epoch and the adults 2x. Children come out
-# older on web photos (APPA-REAL val 10-17: +3.9 years), on APPA-REAL's own train minors too.
+# APPA-REAL train with its minors listed twice (docs/training.md, "More sources for the average, and
+# children weighed more"): with data.extra_repeat=2 the web-photo minors are drawn 4x per epoch and the
+# adults 2x. Children come out older on web photos (APPA-REAL val 10-17: +3.9 years), on APPA-REAL's
+# own train minors too.
 with open(f"{R}/appa/train_minors_x2.csv", "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(appa[0].keys())); w.writeheader()
     w.writerows(appa)
