@@ -62,6 +62,7 @@ std::string resolve_yunet_model(const DetectorOptions& options) {
 
 std::string detector_model_id(const std::string& detector, const DetectorOptions& options) {
   if (detector == "dlib-hog") return resolve_dlib_landmarks(options);
+  if (detector == "yunet-dlib68") return detector_model_id("yunet", options) + resolve_dlib_landmarks(options);
   if (detector != "yunet") return {};
   const std::string path = resolve_yunet_model(options);
   std::error_code ec;
@@ -92,6 +93,8 @@ void register_builtin_detectors(DetectorRegistry& registry) {
   registry.add("yunet", make_yunet_detector, "OpenCV FaceDetectorYN (YuNet ONNX model; box, 5 landmarks, score)");
   registry.add("dlib-hog", make_dlib_hog_detector,
                "dlib HOG frontal face detector; 5 landmarks from the 68-point shape predictor when installed");
+  registry.add("yunet-dlib68", make_yunet_dlib_landmarks_detector,
+               "YuNet's faces with 5 landmarks from dlib's 68-point shape predictor (steadier crops)");
   registry.add("none", [](const DetectorOptions&) -> std::unique_ptr<FaceDetector> {
     return std::make_unique<WholeImageDetector>();
   }, "no detection: the input already is a face crop");

@@ -8,5 +8,6 @@ namespace faceage::face {
 
 std::unique_ptr<FaceDetector> make_yunet_detector(const DetectorOptions& options);
 std::unique_ptr<FaceDetector> make_dlib_hog_detector(const DetectorOptions& options);
+std::unique_ptr<FaceDetector> make_yunet_dlib_landmarks_detector(const DetectorOptions& options);
 
 }  // namespace faceage::face

@@ -24,13 +24,13 @@ void expect_near(const cv::Point2f& got, const cv::Point2f& want, const char* wh
 
 TEST(DetectorRegistry, ListsBuiltinsAndRejectsUnknownNames) {
   const auto& registry = builtin_detectors();
-  EXPECT_EQ(registry.names(), (std::vector<std::string>{"dlib-hog", "none", "yunet"}));
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"dlib-hog", "none", "yunet", "yunet-dlib68"}));
   try {
     registry.create("mtcnn", DetectorOptions{});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound);
-    EXPECT_STREQ(e.what(), "unknown detector 'mtcnn'; available: dlib-hog, none, yunet");
+    EXPECT_STREQ(e.what(), "unknown detector 'mtcnn'; available: dlib-hog, none, yunet, yunet-dlib68");
   }
 }
 
@@ -122,6 +122,9 @@ TEST(DetectorModelId, NamesEachYunetFileByItsHash) {
   EXPECT_EQ(detector_model_id("none", options), "");
   options.landmarks_model = "/some/landmarks.dat";
   EXPECT_EQ(detector_model_id("dlib-hog", options), "/some/landmarks.dat");
+  // YuNet's files and the landmark model both shape yunet-dlib68's crops.
+  EXPECT_EQ(detector_model_id("yunet-dlib68", options),
+            "yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2 /some/landmarks.dat");
 }
 
 TEST(YunetDetector, GoldenAstronaut) {
@@ -254,6 +257,55 @@ TEST_F(DlibHogDetectorTest, FindsTwoFacesInTheGroupAndNoneInARocket) {
   FaceDetector* detector = detector_;
   EXPECT_GE(detector->detect(fixture_rgb("faces/group.jpg")).size(), 2u);
   EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
+}
+
+// YuNet's faces, dlib's landmarks: the box and score are YuNet's (GoldenAstronaut above) and the
+// five points are where dlib-hog's own pipeline puts them (GoldenAstronautLandmarks), because the
+// shape predictor starts from the box dlib's detector would have drawn.
+TEST(YunetDlibLandmarksDetector, YunetBoxWithDlibLandmarks) {
+  if (!testing::have_dlib_landmarks()) GTEST_SKIP() << "libdlib-data's shape predictor is not installed";
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_160x120();
+  options.refine_face_size = 0;
+  auto detector = builtin_detectors().create("yunet-dlib68", options);
+  EXPECT_EQ(detector->name(), "yunet-dlib68");
+  const auto faces = detector->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  const FaceDetection& f = faces[0];
+  EXPECT_GT(f.score, 0.9f);
+  ASSERT_TRUE(f.has_landmarks);
+  expect_near(f.box.tl(), {176.5f, 69.8f}, "box top-left");
+  expect_near(f.box.br(), {273.4f, 171.5f}, "box bottom-right");
+  expect_near(f.landmarks[kRightEye], {203.3f, 101.7f}, "right eye");
+  expect_near(f.landmarks[kLeftEye], {246.8f, 103.8f}, "left eye");
+  expect_near(f.landmarks[kNoseTip], {225.f, 127.f}, "nose");
+  expect_near(f.landmarks[kRightMouth], {200.f, 139.f}, "right mouth");
+  expect_near(f.landmarks[kLeftMouth], {246.f, 141.f}, "left mouth");
+  EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
+}
+
+TEST(YunetDlibLandmarksDetector, WithoutALandmarkModelKeepsYunetsOwnPoints) {
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_160x120();
+  options.refine_face_size = 0;
+  options.landmarks_model = "none";  // what the face check asks for
+  const auto faces = builtin_detectors().create("yunet-dlib68", options)->detect(fixture_rgb("astronaut.png"));
+  ASSERT_EQ(faces.size(), 1u);
+  ASSERT_TRUE(faces[0].has_landmarks);
+  expect_near(faces[0].landmarks[kRightEye], {200.8f, 104.3f}, "right eye");
+  expect_near(faces[0].landmarks[kNoseTip], {221.4f, 126.1f}, "nose");
+}
+
+TEST(YunetDlibLandmarksDetector, MissingLandmarkModelIsNotFound) {
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_160x120();
+  options.landmarks_model = "/nonexistent/shape_predictor.dat";
+  try {
+    builtin_detectors().create("yunet-dlib68", options);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
 }
 
 }  // namespace

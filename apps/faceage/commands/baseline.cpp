@@ -4,6 +4,8 @@
 
 #include "commands/commands.hpp"
 #include "faceage/baseline/run.hpp"
+#include "faceage/core/strings.hpp"
+#include "faceage/face/detector.hpp"
 
 namespace faceage::cli {
 
@@ -17,7 +19,7 @@ void add_baseline_command(CLI::App& app, CliState& state) {
   t->add_option("--val", train->val_csv, "validation manifest: scored, and its residual spread sets the intervals");
   t->add_option("--out", train->out, "model file to write (.fabl)")->required();
   t->add_option("--cache-dir", train->cache_dir, "crop cache (default ~/.cache/faceage/crops, as faceage train)");
-  t->add_option("--detector", train->face.detector, "face detector for the crops: yunet, dlib-hog or none")->capture_default_str();
+  t->add_option("--detector", train->face.detector, "face detector for the crops: " + join(face::builtin_detectors().names(), ", "))->capture_default_str();
   t->add_option("--crop-size", train->face.crop_size, "aligned crop size")->capture_default_str();
   auto& m = train->model;
   t->add_option("--max-samples", m.max_train_samples, "random train subset the kernel machines fit")->capture_default_str();

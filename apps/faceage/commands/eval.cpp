@@ -11,6 +11,7 @@
 #include "faceage/core/strings.hpp"
 #include "faceage/eval/report.hpp"
 #include "faceage/eval/score.hpp"
+#include "faceage/face/detector.hpp"
 #include "faceage/infer/batch.hpp"
 #include "faceage/models/tensor_io.hpp"
 
@@ -46,7 +47,7 @@ void add_eval_command(CLI::App& app, CliState& state) {
   // float32 by default: eval measures the model as trained, the same on every machine.
   cmd->add_option("--precision", flags->precision, "with --model: backbone precision (auto, float32, bfloat16)")
       ->capture_default_str();
-  cmd->add_option("--detector", flags->detector, "with --model: face detector yunet, dlib-hog or none (default: the bundle's)");
+  cmd->add_option("--detector", flags->detector, "with --model: face detector " + join(face::builtin_detectors().names(), ", ") + " (default: the bundle's)");
   cmd->callback([flags, &state] {
     if (!flags->models.empty() && !flags->predictions.empty()) {
       throw Error(ErrorCode::kInvalidArgument, "give either --model or --predictions, not both",

@@ -10,7 +10,9 @@
 #include "commands/commands.hpp"
 #include "faceage/core/error.hpp"
 #include "faceage/core/fs.hpp"
+#include "faceage/core/strings.hpp"
 #include "faceage/data/image_io.hpp"
+#include "faceage/face/detector.hpp"
 #include "faceage/face/face_pipeline.hpp"
 #include "faceage/face/template_fit.hpp"
 
@@ -52,7 +54,7 @@ void add_face_command(CLI::App& app, CliState& state) {
   auto detect_args = std::make_shared<DetectArgs>();
   auto* detect = face->add_subcommand("detect", "detect and align faces; prints one JSON line per image");
   detect->add_option("images", detect_args->images, "image files")->required();
-  detect->add_option("--detector", detect_args->detector, "yunet, dlib-hog or none");
+  detect->add_option("--detector", detect_args->detector, join(face::builtin_detectors().names(), ", "));
   detect->add_option("--yunet-model", detect_args->yunet_model,
                      "YuNet .onnx file or folder (default: FACEAGE_YUNET_MODEL, else the shipped models/face)");
   detect->add_option("--selection", detect_args->selection, "all, largest or most_confident");

@@ -7,6 +7,8 @@
 #include "commands/commands.hpp"
 #include "faceage/core/check.hpp"
 #include "faceage/core/fd_stream.hpp"
+#include "faceage/core/strings.hpp"
+#include "faceage/face/detector.hpp"
 #include "faceage/infer/batch.hpp"
 #include "faceage/models/tensor_io.hpp"
 
@@ -72,7 +74,7 @@ void add_predict_command(CLI::App& app, CliState& state) {
                                    "read one image path per line from standard input; records stream out per image "
                                    "(default format jsonl)")->excludes(paths);
   cmd->add_option("-m,--model", args->predictor.model_paths, "model bundle(s) or ensemble file(s); several are averaged (default: the bundled model)");
-  cmd->add_option("--detector", args->predictor.detector, "face detector: dlib-hog, yunet or none (default: the bundle's)");
+  cmd->add_option("--detector", args->predictor.detector, "face detector: " + join(face::builtin_detectors().names(), ", ") + " (default: the bundle's)");
   cmd->add_option("--yunet-model", args->predictor.yunet_model, "path of the YuNet ONNX model (or FACEAGE_YUNET_MODEL)");
   cmd->add_option("-f,--format", args->format, "output format (default: json, jsonl with --stdin)")
       ->check(CLI::IsMember({"json", "jsonl", "csv", "table"}));
