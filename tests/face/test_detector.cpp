@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "face/face_test_util.hpp"
 
@@ -282,6 +283,31 @@ TEST(YunetDlibLandmarksDetector, YunetBoxWithDlibLandmarks) {
   expect_near(f.landmarks[kRightMouth], {200.f, 139.f}, "right mouth");
   expect_near(f.landmarks[kLeftMouth], {246.f, 141.f}, "left mouth");
   EXPECT_TRUE(detector->detect(fixture_rgb("no_face/rocket.jpg")).empty());
+}
+
+// Detectors of one landmark file share one loaded model (face/dlib_landmarks.cpp), used from many
+// threads at once as the pipeline pool does: every thread gets the single-threaded answer.
+TEST(YunetDlibLandmarksDetector, DetectorsOnManyThreadsAgree) {
+  if (!testing::have_dlib_landmarks()) GTEST_SKIP() << "libdlib-data's shape predictor is not installed";
+  DetectorOptions options;
+  options.model_path = testing::shipped_yunet_160x120();
+  const cv::Mat astronaut = fixture_rgb("astronaut.png");
+  const auto expected = builtin_detectors().create("yunet-dlib68", options)->detect(astronaut);
+  ASSERT_EQ(expected.size(), 1u);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<FaceDetection>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto detector = builtin_detectors().create("yunet-dlib68", options);
+      for (int i = 0; i < 5; ++i) got[t] = detector->detect(astronaut);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& faces : got) {
+    ASSERT_EQ(faces.size(), 1u);
+    for (int k = 0; k < 5; ++k) EXPECT_EQ(faces[0].landmarks[k], expected[0].landmarks[k]) << "landmark " << k;
+  }
 }
 
 TEST(YunetDlibLandmarksDetector, WithoutALandmarkModelKeepsYunetsOwnPoints) {
