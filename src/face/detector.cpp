@@ -89,6 +89,11 @@ std::string resolve_dlib_landmarks(const DetectorOptions& options) {
   return std::filesystem::exists(kDefaultDlibLandmarks, ec) ? std::string(kDefaultDlibLandmarks) : std::string();
 }
 
+std::string landmark_licence_note(const std::string& detector) {
+  if (detector != "dlib-hog" && detector != "yunet-dlib68") return {};
+  return "crops aligned with dlib's 68-point landmark model (iBUG 300-W: non-commercial use only)";
+}
+
 void register_builtin_detectors(DetectorRegistry& registry) {
   registry.add("yunet", make_yunet_detector, "OpenCV FaceDetectorYN (YuNet ONNX model; box, 5 landmarks, score)");
   registry.add("dlib-hog", make_dlib_hog_detector,

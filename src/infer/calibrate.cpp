@@ -8,6 +8,7 @@
 #include "faceage/core/fs.hpp"
 #include "faceage/core/progress.hpp"
 #include "faceage/data/manifest.hpp"
+#include "faceage/face/detector.hpp"
 #include "faceage/models/bundle.hpp"
 #include "faceage/models/calibrated_ensemble.hpp"
 
@@ -30,13 +31,24 @@ std::vector<int> labels_below(const std::vector<LabelledFace>& faces, double gat
 }
 
 // Writes `source` again as `out` with the fitted calibration in its own bundle.json labels.
+// A calibration holds for the crops it was fitted on, so a copy calibrated under another detector
+// (`detector`, empty: the bundle's own) records that detector as its face pipeline, and the terms
+// of the landmark model it aligns with.
 void write_calibrated(const std::string& source, const std::string& out, const std::vector<models::ConformalCalibration>& conformal,
-                      const std::vector<models::MinorCalibration>& minor) {
+                      const std::vector<models::MinorCalibration>& minor, const std::string& detector) {
   const auto info = models::read_bundle_info(source);
   if (info.value("format", std::string()) != "faceage-ensemble") {
     auto bundle = models::load_bundle(source);
     bundle.labels.conformal = conformal;
     bundle.labels.minor = minor;
+    if (!detector.empty() && bundle.face_pipeline.value("detector", std::string()) != detector) {
+      bundle.face_pipeline["detector"] = detector;
+      const std::string note = face::landmark_licence_note(detector);
+      std::string licence = bundle.metadata.value("licence", std::string());
+      if (!note.empty() && licence.find(note) == std::string::npos) {
+        bundle.metadata["licence"] = licence.empty() ? note : licence + "; " + note;
+      }
+    }
     models::save_bundle(bundle, out);
     return;
   }
@@ -83,6 +95,13 @@ CalibrationSummary calibrate_model(const CalibrateOptions& options, const Contex
                 "nothing to calibrate: give coverages and/or gates");
   for (double c : options.coverages) {
     FACEAGE_CHECK(c > 0 && c < 1, ErrorCode::kInvalidArgument, "coverage must be in (0, 1), got " << c);
+  }
+  // An ensemble's members keep their own recorded pipelines (they are repacked byte for byte), so
+  // a calibration fitted under another detector could not be recorded with them.
+  if (!options.predictor.detector.empty() && !options.model_path.empty()) {
+    const auto info = models::read_bundle_info(options.model_path);
+    FACEAGE_CHECK(info.value("format", std::string()) != "faceage-ensemble", ErrorCode::kInvalidArgument,
+                  "an ensemble is calibrated under its members' own face detector; drop --detector");
   }
   const data::Manifest manifest = data::read_manifest(options.manifest_csv);
   std::vector<std::string> paths;
@@ -158,7 +177,7 @@ CalibrationSummary calibrate_model(const CalibrateOptions& options, const Contex
     for (int label : labels) fit.minors += label;
     summary.gates.push_back(fit);
   }
-  write_calibrated(source, options.out_path, conformal, minor);
+  write_calibrated(source, options.out_path, conformal, minor, options.predictor.detector);
   return summary;
 }
 

@@ -721,10 +721,8 @@ TrainSummary train(const Config& user_config, const std::string& run_dir_arg, co
   // A model inherits its training data's terms, and those of the landmark model that aligned its crops.
   std::string bundle_licence_note = config.get_or<std::string>("data.licence", "");
   if (bundle_licence_note.empty()) bundle_licence_note = "training data licence not stated (set data.licence)";
-  const std::string detector = recorded_face_pipeline.value("detector", "");
-  if (detector == "dlib-hog" || detector == "yunet-dlib68") {
-    bundle_licence_note += "; crops aligned with dlib's 68-point landmark model (iBUG 300-W: non-commercial use only)";
-  }
+  const std::string landmark_note = face::landmark_licence_note(recorded_face_pipeline.value("detector", ""));
+  if (!landmark_note.empty()) bundle_licence_note += "; " + landmark_note;
   auto make_bundle = [&](const ValResult& val) {
     models::Bundle bundle;
     bundle.model_options = model_options;

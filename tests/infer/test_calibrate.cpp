@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "faceage/face/detector.hpp"
 #include "faceage/models/bundle.hpp"
 #include "support/quiet_context.hpp"
 #include "support/temp_dir.hpp"
@@ -28,10 +29,14 @@ std::string write_manifest(const testing::TempDir& dir, int rows) {
   return dir.file("val.csv");
 }
 
-void write_untrained(const std::string& path) {
+// The bundle records `detector` as its face pipeline's.
+void write_untrained(const std::string& path, const std::string& detector = "none") {
   models::ModelOptions model;
   model.arch = "mobilenet_v2";
-  models::save_bundle(models::untrained_bundle(model, 64), path);
+  auto bundle = models::untrained_bundle(model, 64);
+  bundle.face_pipeline["detector"] = detector;
+  bundle.metadata["licence"] = "test data licence";
+  models::save_bundle(bundle, path);
 }
 
 CalibrateOptions calibrate_options(const std::string& model, const std::string& manifest, const std::string& out) {
@@ -86,11 +91,44 @@ TEST(CalibrateModel, FitsStoresAndThePredictorAppliesItForBundlesAndEnsembles) {
 
   models::EnsembleOptions ensemble;
   models::save_ensemble({dir.file("a.fab"), dir.file("b.fab")}, dir.file("ab.fab"), ensemble);
-  calibrate_model(calibrate_options(dir.file("ab.fab"), manifest, dir.file("ab-cal.fab")), quiet_context());
+  auto ensemble_options = calibrate_options(dir.file("ab.fab"), manifest, dir.file("ab-cal.fab"));
+  ensemble_options.predictor.detector.clear();  // the members' own ("none")
+  calibrate_model(ensemble_options, quiet_context());
   EXPECT_EQ(models::read_bundle_info(dir.file("ab-cal.fab")).at("format"), "faceage-ensemble");
   const auto ensemble_face = answer_of(dir.file("ab-cal.fab"));
   EXPECT_TRUE(ensemble_face.p_minor_calibrated);
   EXPECT_TRUE(ensemble_face.conformal_interval);
+}
+
+// A calibration holds for the crops it was fitted on: a copy calibrated under another detector
+// records that detector (and the terms of the landmark model it aligns with), so it serves as it
+// was calibrated. An ensemble keeps its members' pipelines, so it refuses another detector.
+TEST(CalibrateModel, ACopyCalibratedUnderAnotherDetectorRecordsIt) {
+  testing::TempDir dir;
+  const auto manifest = write_manifest(dir, 12);
+  write_untrained(dir.file("a.fab"), "yunet");
+  calibrate_model(calibrate_options(dir.file("a.fab"), manifest, dir.file("a-none.fab")), quiet_context());
+  const auto info = models::read_bundle_info(dir.file("a-none.fab"));
+  EXPECT_EQ(info.at("face_pipeline").at("detector"), "none");
+  EXPECT_EQ(info.at("metadata").at("licence"), "test data licence");
+
+  auto dlib_options = calibrate_options(dir.file("a.fab"), manifest, dir.file("a-dlib.fab"));
+  dlib_options.predictor.detector = "dlib-hog";
+  calibrate_model(dlib_options, quiet_context());
+  const auto dlib_info = models::read_bundle_info(dir.file("a-dlib.fab"));
+  EXPECT_EQ(dlib_info.at("face_pipeline").at("detector"), "dlib-hog");
+  EXPECT_EQ(dlib_info.at("metadata").at("licence"),
+            "test data licence; " + face::landmark_licence_note("dlib-hog"));
+
+  write_untrained(dir.file("b.fab"), "yunet");
+  models::save_ensemble({dir.file("a.fab"), dir.file("b.fab")}, dir.file("ab.fab"), models::EnsembleOptions{});
+  try {
+    calibrate_model(calibrate_options(dir.file("ab.fab"), manifest, dir.file("ab-cal.fab")), quiet_context());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ab-cal.fab")));
 }
 
 TEST(CalibrateModel, AnEmptySelectionIsAClearError) {

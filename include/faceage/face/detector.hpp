@@ -87,6 +87,11 @@ std::string detector_model_id(const std::string& detector, const DetectorOptions
 // The dlib landmark model path the options resolve to; "" when none exists or "none" was asked.
 std::string resolve_dlib_landmarks(const DetectorOptions& options);
 
+// The terms a model inherits from the landmark model that aligned its crops under `detector`:
+// "dlib-hog" and "yunet-dlib68" align with dlib's 68-point model, trained on iBUG 300-W
+// (non-commercial use only); "" for the others.
+std::string landmark_licence_note(const std::string& detector);
+
 // Throws kInvalidArgument unless `rgb` is a non-empty CV_8UC3 image; `what` names the caller.
 void check_rgb(const cv::Mat& rgb, const char* what);
 
