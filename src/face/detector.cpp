@@ -62,7 +62,9 @@ std::string resolve_yunet_model(const DetectorOptions& options) {
 
 std::string detector_model_id(const std::string& detector, const DetectorOptions& options) {
   if (detector == "dlib-hog") return resolve_dlib_landmarks(options);
-  if (detector == "yunet-dlib68") return detector_model_id("yunet", options) + resolve_dlib_landmarks(options);
+  if (detector == "yunet-dlib68") {
+    return detector_model_id("yunet", options) + resolve_dlib_landmarks(options) + "; " + yunet_dlib_landmarks_rule();
+  }
   if (detector != "yunet") return {};
   const std::string path = resolve_yunet_model(options);
   std::error_code ec;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "face/detectors.hpp"
 #include "face/face_test_util.hpp"
 
 namespace faceage::face {
@@ -125,7 +126,8 @@ TEST(DetectorModelId, NamesEachYunetFileByItsHash) {
   EXPECT_EQ(detector_model_id("dlib-hog", options), "/some/landmarks.dat");
   // YuNet's files and the landmark model both shape yunet-dlib68's crops.
   EXPECT_EQ(detector_model_id("yunet-dlib68", options),
-            "yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2 /some/landmarks.dat");
+            "yunet_160x120.onnx:8f92fccc369c7ff0e6e37205af0484a305514ec727350a2c0f5da2b3268b5cb2 /some/landmarks.dat; "
+            "turned faces keep yunet's points (eyes apart > 0.1 box)");
 }
 
 TEST(YunetDetector, GoldenAstronaut) {
@@ -308,6 +310,25 @@ TEST(YunetDlibLandmarksDetector, DetectorsOnManyThreadsAgree) {
     ASSERT_EQ(faces.size(), 1u);
     for (int k = 0; k < 5; ++k) EXPECT_EQ(faces[0].landmarks[k], expected[0].landmarks[k]) << "landmark " << k;
   }
+}
+
+// dlib's points are kept only where they agree with YuNet's on the eyes (a turned face makes
+// dlib's frontal shape land off the face).
+TEST(YunetDlibLandmarksDetector, KeepsDlibsPointsOnlyWhereTheEyesAgree) {
+  FaceDetection yunet;
+  yunet.box = cv::Rect2f(100, 100, 200, 200);
+  yunet.landmarks = {cv::Point2f(160, 170), cv::Point2f(240, 170), cv::Point2f(200, 210), cv::Point2f(165, 250),
+                     cv::Point2f(235, 250)};
+  yunet.has_landmarks = true;
+  std::array<cv::Point2f, 5> dlib = yunet.landmarks;
+  dlib[kRightMouth].y += 40;  // only the eyes count
+  EXPECT_TRUE(dlib_eyes_agree(yunet, dlib));
+  dlib[kRightEye].x += 19;  // mean eye distance 19 px of a 200 px box: within 0.1 (20 px)
+  dlib[kLeftEye].x += 19;
+  EXPECT_TRUE(dlib_eyes_agree(yunet, dlib));
+  dlib[kRightEye].x += 2;  // 21 px: beyond
+  dlib[kLeftEye].x += 2;
+  EXPECT_FALSE(dlib_eyes_agree(yunet, dlib));
 }
 
 TEST(YunetDlibLandmarksDetector, WithoutALandmarkModelKeepsYunetsOwnPoints) {
